@@ -1,0 +1,42 @@
+# tandem: build, test and run on a fresh Debian machine (as root, or with sudo available).
+SHELL := /bin/bash
+SWIFT ?= swift
+APT_PACKAGES := libopenblas-dev libgsl-dev gnuplot-nox
+BIN := .build/release/tandem
+
+.PHONY: all deps build test quickstart bench fixtures clean
+
+all: build
+
+# Installs the system libraries only when one is missing (dpkg -s), so repeat runs are quick.
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing" >&2; \
+		SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+build: deps
+	$(SWIFT) build -c release
+
+# The whole suite, in release mode (numeric tests are slow unoptimized), then a smoke run of
+# the CLI.
+test: deps
+	$(SWIFT) build -c release
+	$(SWIFT) test -c release
+	$(BIN) bench --quick --out .build/bench-smoke
+
+quickstart: build
+	$(BIN) bench --quick
+
+bench: build
+	$(BIN) bench
+
+# Regenerates the numpy reference fixtures (needs python3 with numpy).
+fixtures:
+	python3 Tests/Fixtures/make_reference.py
+
+clean:
+	rm -rf .build

@@ -1,0 +1,60 @@
+// swift-tools-version:6.0
+import PackageDescription
+import Foundation
+
+// Hot numeric code is compiled for the build machine's vector unit when it has AVX2 + FMA
+// (SIMD8 `addProduct` then becomes one vfmadd instruction instead of eight `fmaf` calls).
+// On a machine without them the package still builds, for baseline x86-64, only slower.
+// TANDEM_TARGET_CPU overrides the choice (e.g. `native`, `haswell`, or `baseline`).
+let targetCPU: String? = {
+    if let forced = ProcessInfo.processInfo.environment["TANDEM_TARGET_CPU"] {
+        return forced == "baseline" ? nil : forced
+    }
+    #if arch(x86_64)
+    guard let cpuInfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+          let flagsLine = cpuInfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
+    else { return nil }
+    let flags = Set(flagsLine.split(separator: " "))
+    return flags.contains("avx2") && flags.contains("fma") ? "haswell" : nil
+    #else
+    return nil
+    #endif
+}()
+let hotCodeSettings: [SwiftSetting] = targetCPU.map { [.unsafeFlags(["-target-cpu", $0])] } ?? []
+
+let package = Package(
+    name: "tandem",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "tandem", targets: ["tandem"]),
+        .library(name: "TandemEngine", targets: ["TandemEngine"]),
+        .library(name: "TandemAnalysis", targets: ["TandemAnalysis"]),
+        .library(name: "TandemReport", targets: ["TandemReport"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // C libraries
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+        .systemLibrary(name: "CGSL", path: "Sources/CGSL"),
+        .systemLibrary(name: "CPrefetch", path: "Sources/CPrefetch"),
+        // Engine: tensors, kernels, transformer, caches, sampling (all hot code in one module)
+        .target(name: "TandemEngine", dependencies: ["CBLAS", "CPrefetch"], swiftSettings: hotCodeSettings),
+        // Analysis: GSL statistics, machine limits, roofline
+        .target(name: "TandemAnalysis", dependencies: ["CGSL", "CBLAS", "TandemEngine"],
+                swiftSettings: hotCodeSettings),
+        // Report: CSV tables, durable files
+        .target(name: "TandemReport", dependencies: ["TandemEngine"]),
+        // Tool
+        .executableTarget(name: "tandem", dependencies: [
+            "TandemEngine", "TandemAnalysis", "TandemReport",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        // Tests
+        .testTarget(name: "TandemEngineTests", dependencies: ["TandemEngine"]),
+        .testTarget(name: "TandemAnalysisTests", dependencies: ["TandemAnalysis"]),
+        .testTarget(name: "TandemReportTests", dependencies: ["TandemReport"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

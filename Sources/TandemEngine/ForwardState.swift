@@ -1,0 +1,68 @@
+/// Scratch activations of one forward pass for blocks of up to `maxTokens` tokens, allocated
+/// once so the hot path allocates nothing. Not shared between concurrent passes.
+public final class ForwardState: @unchecked Sendable {
+    public let maxTokens: Int
+    let config: ModelConfig
+    let residual: UnsafeMutablePointer<Float>      // [maxTokens][width]
+    let normed: UnsafeMutablePointer<Float>        // [maxTokens][width]
+    let queryKeyValue: UnsafeMutablePointer<Float> // [maxTokens][queryWidth + 2 keyValueWidth]
+    let attention: UnsafeMutablePointer<Float>     // [maxTokens][queryWidth]
+    let gateUp: UnsafeMutablePointer<Float>        // [maxTokens][2 feedForwardWidth]
+    let activation: UnsafeMutablePointer<Float>    // [maxTokens][feedForwardWidth]
+    let logitsStorage: UnsafeMutablePointer<Float> // [maxTokens][vocabularySize]
+    let scores: UnsafeMutablePointer<Float>        // [headCount][scoreCapacity]
+    let scoreCapacity: Int
+    /// Captured residual streams: point p (0 = embeddings, l = after l layers) -> [maxTokens][width].
+    private(set) var captured: [Int: UnsafeMutablePointer<Float>] = [:]
+    /// Tokens of the last forward pass.
+    public internal(set) var tokenCount = 0
+
+    public init(config: ModelConfig, maxTokens: Int, contextCapacity: Int? = nil) {
+        self.config = config
+        self.maxTokens = maxTokens
+        scoreCapacity = contextCapacity ?? config.maxContext
+        func buffer(_ count: Int) -> UnsafeMutablePointer<Float> {
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+            p.initialize(repeating: 0, count: max(count, 1))
+            return p
+        }
+        residual = buffer(maxTokens * config.width)
+        normed = buffer(maxTokens * config.width)
+        queryKeyValue = buffer(maxTokens * (config.queryWidth + 2 * config.keyValueWidth))
+        attention = buffer(maxTokens * config.queryWidth)
+        gateUp = buffer(maxTokens * 2 * config.feedForwardWidth)
+        activation = buffer(maxTokens * config.feedForwardWidth)
+        logitsStorage = buffer(maxTokens * config.vocabularySize)
+        scores = buffer(config.headCount * scoreCapacity)
+    }
+
+    deinit {
+        for p in [residual, normed, queryKeyValue, attention, gateUp, activation, logitsStorage, scores] {
+            p.deallocate()
+        }
+        for p in captured.values { p.deallocate() }
+    }
+
+    /// Asks later passes to keep the residual stream at `point` (0...layerCount).
+    public func capture(point: Int) {
+        precondition(point >= 0 && point <= config.layerCount, "capture point \(point) outside 0...\(config.layerCount)")
+        if captured[point] == nil {
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: maxTokens * config.width)
+            p.initialize(repeating: 0, count: maxTokens * config.width)
+            captured[point] = p
+        }
+    }
+
+    /// Logits [vocabularySize] of token `row` of the last pass.
+    public func logits(_ row: Int) -> UnsafeBufferPointer<Float> {
+        precondition(row < tokenCount)
+        return UnsafeBufferPointer(start: logitsStorage + row * config.vocabularySize, count: config.vocabularySize)
+    }
+
+    /// The residual stream at `point` (requested with `capture(point:)`) of token `row`.
+    public func hidden(point: Int, row: Int) -> UnsafeBufferPointer<Float> {
+        guard let p = captured[point] else { preconditionFailure("capture point \(point) was not requested") }
+        precondition(row < tokenCount)
+        return UnsafeBufferPointer(start: p + row * config.width, count: config.width)
+    }
+}

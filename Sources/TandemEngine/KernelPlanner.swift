@@ -1,0 +1,60 @@
+import Dispatch
+
+/// Chooses, per weight shape and block size, between the packed skinny kernel and OpenBLAS by
+/// timing both on the model's own matrices (all layers of a shape in turn, so the weights come
+/// from DRAM as in real decoding). The fastest of a few repeats decides.
+struct KernelPlanner {
+    var threads: Int
+    var repeats = 3
+
+    func plan(layers: [LayerLinears], head: Linear) {
+        let roles: [[Linear]] = [layers.map(\.queryKeyValue), layers.map(\.output),
+                                 layers.map(\.gateUp), layers.map(\.down), [head]]
+        let maxTokens = Linear.maxPackedTokens
+        let maxWidth = roles.flatMap { $0 }.map { max($0.inputs, $0.outputs) }.max() ?? 1
+        let x = UnsafeMutablePointer<Float>.allocate(capacity: maxTokens * maxWidth)
+        let y = UnsafeMutablePointer<Float>.allocate(capacity: maxTokens * maxWidth)
+        defer { x.deallocate(); y.deallocate() }
+        for i in 0..<(maxTokens * maxWidth) { x[i] = Float(i % 7) * 0.25 - 0.75 }
+        for linears in roles {
+            guard let first = linears.first, first.packed != nil else { continue }
+            for tokens in 1...maxTokens {
+                var packedBest = UInt64.max, blasBest = UInt64.max
+                for _ in 0..<repeats {
+                    packedBest = min(packedBest, time {
+                        for linear in linears {
+                            linear.packed!.multiply(x, xStride: linear.inputs, tokens: tokens, into: y,
+                                                    yStride: linear.outputs, accumulate: false, threads: threads)
+                        }
+                    })
+                    blasBest = min(blasBest, time {
+                        for linear in linears {
+                            linear.applyBLAS(x, xStride: linear.inputs, tokens: tokens, into: y,
+                                             yStride: linear.outputs, accumulate: false)
+                        }
+                    })
+                }
+                for linear in linears { linear.usePacked[tokens - 1] = packedBest <= blasBest }
+            }
+        }
+    }
+
+    private func time(_ body: () -> Void) -> UInt64 {
+        let start = DispatchTime.now().uptimeNanoseconds
+        body()
+        return DispatchTime.now().uptimeNanoseconds - start
+    }
+}
+
+extension Transformer {
+    /// The kernel chosen for each weight shape and block size: role -> "P" (packed) or "B"
+    /// (OpenBLAS) per n = 1...maxPackedTokens, for reports.
+    public var kernelPlan: [(role: String, choices: String)] {
+        guard let layer = layers.first else { return [] }
+        let roles = [("qkv", layer.queryKeyValue), ("attn_output", layer.output), ("gate_up", layer.gateUp),
+                     ("down", layer.down), ("lm_head", head)]
+        return roles.map { name, linear in
+            (name, linear.packed == nil ? "openblas" : String(linear.usePacked.map { $0 ? "P" : "B" }))
+        }
+    }
+}

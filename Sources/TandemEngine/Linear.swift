@@ -1,0 +1,81 @@
+import CBLAS
+
+/// Which code multiplies activations by a weight matrix.
+public enum KernelBackend: String, CaseIterable, Sendable, Codable {
+    /// OpenBLAS only: sgemv for one token, sgemm for blocks (the baseline every peer uses).
+    case openblas
+    /// The packed skinny kernel for every block size.
+    case packed
+    /// Per shape and block size, whichever of the two measured faster on this machine.
+    case auto
+}
+
+/// One linear layer y = x W^T, W [N x K] in canonical layout (inside `ModelWeights`) plus its
+/// packed copy for the skinny kernel. Several adjacent matrices may be fused along N (e.g. the
+/// q, k, v projections), which works because the parameter table stores them adjacently.
+public final class Linear: @unchecked Sendable {
+    public let outputs: Int   // N
+    public let inputs: Int    // K
+    let canonical: UnsafePointer<Float>
+    let packed: PackedMatrix?
+    /// usePacked[n - 1]: whether a block of n tokens goes to the packed kernel.
+    var usePacked: [Bool]
+
+    public init(canonical: UnsafePointer<Float>, outputs: Int, inputs: Int, backend: KernelBackend) {
+        self.canonical = canonical
+        self.outputs = outputs
+        self.inputs = inputs
+        packed = backend == .openblas ? nil : PackedMatrix(source: canonical, rows: outputs, columns: inputs)
+        usePacked = backend == .openblas ? [] : Array(repeating: true, count: Linear.maxPackedTokens)
+    }
+
+    /// Beyond this block size the product is compute-bound and OpenBLAS's sgemm is used.
+    public static let maxPackedTokens = 32
+
+    /// Bytes of weights this layer reads per call.
+    public var weightBytes: Int { outputs * inputs * 4 }
+
+    // y[n x N] (+)= x[n x K] . W^T[K x N]
+    @inline(__always)
+    public func apply(_ x: UnsafePointer<Float>, xStride: Int, tokens: Int,
+                      into y: UnsafeMutablePointer<Float>, yStride: Int,
+                      accumulate: Bool, threads: Int) {
+        if let packed, tokens <= usePacked.count, usePacked[tokens - 1] {
+            packed.multiply(x, xStride: xStride, tokens: tokens, into: y, yStride: yStride,
+                            accumulate: accumulate, threads: threads)
+        } else {
+            Linear.blas(canonical, outputs, inputs, x, xStride, tokens, y, yStride, accumulate)
+        }
+    }
+
+    /// Forces the OpenBLAS path (used when measuring the plan).
+    func applyBLAS(_ x: UnsafePointer<Float>, xStride: Int, tokens: Int,
+                   into y: UnsafeMutablePointer<Float>, yStride: Int, accumulate: Bool) {
+        Linear.blas(canonical, outputs, inputs, x, xStride, tokens, y, yStride, accumulate)
+    }
+
+    // y[n x N] (+)= x[n x K] . W^T, with W [N x K] row-major
+    static func blas(_ w: UnsafePointer<Float>, _ outputs: Int, _ inputs: Int,
+                     _ x: UnsafePointer<Float>, _ xStride: Int, _ tokens: Int,
+                     _ y: UnsafeMutablePointer<Float>, _ yStride: Int, _ accumulate: Bool) {
+        let beta: Float = accumulate ? 1 : 0
+        if tokens == 1 {
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(outputs), Int32(inputs), 1, w, Int32(inputs),
+                        x, 1, beta, y, 1)
+        } else {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(tokens), Int32(outputs), Int32(inputs),
+                        1, x, Int32(xStride), w, Int32(inputs), beta, y, Int32(yStride))
+        }
+    }
+}
+
+/// Sets the number of threads OpenBLAS uses (process-wide).
+public func setBLASThreads(_ threads: Int) {
+    openblas_set_num_threads(Int32(max(threads, 1)))
+}
+
+/// The BLAS core OpenBLAS selected for this CPU (e.g. "Zen").
+public func blasCoreName() -> String {
+    guard let name = openblas_get_corename() else { return "unknown" }
+    return String(cString: name)
+}

@@ -1,0 +1,150 @@
+import Dispatch
+
+/// The linear layers of one decoder layer, q/k/v and gate/up fused along the output axis
+/// (adjacent in the parameter table, so the canonical matrices are already contiguous).
+struct LayerLinears {
+    let queryKeyValue: Linear // [queryWidth + 2 keyValueWidth, width]
+    let output: Linear        // [width, queryWidth]
+    let gateUp: Linear        // [2 feedForwardWidth, width]
+    let down: Linear          // [width, feedForwardWidth]
+    var all: [Linear] { [queryKeyValue, output, gateUp, down] }
+}
+
+/// A Llama-family decoder ready for inference: weights plus their kernel-ready forms.
+///
+/// `forward` processes a block of n >= 1 tokens at the cache's current length, appends their
+/// keys and values to the cache and leaves logits (and any requested residual streams) of all
+/// n positions in the `ForwardState`.
+public final class Transformer: @unchecked Sendable {
+    public let config: ModelConfig
+    public let weights: ModelWeights
+    public let backend: KernelBackend
+    /// Threads for products and attention heads (OpenBLAS's count is set process-wide).
+    public var threads: Int
+    let layers: [LayerLinears]
+    let head: Linear
+    let rotary: RotaryTable
+
+    public init(weights: ModelWeights, backend: KernelBackend = .auto, threads: Int = 1) {
+        let config = weights.config
+        self.config = config
+        self.weights = weights
+        self.backend = backend
+        self.threads = threads
+        let linearBackend: KernelBackend = backend == .openblas ? .openblas : .packed
+        layers = (0..<config.layerCount).map { layer in
+            func linear(_ first: ParameterTable.LayerTensor, outputs: Int, inputs: Int) -> Linear {
+                Linear(canonical: UnsafePointer(weights.tensor(layer, first).baseAddress!),
+                       outputs: outputs, inputs: inputs, backend: linearBackend)
+            }
+            return LayerLinears(
+                queryKeyValue: linear(.query, outputs: config.queryWidth + 2 * config.keyValueWidth, inputs: config.width),
+                output: linear(.output, outputs: config.width, inputs: config.queryWidth),
+                gateUp: linear(.gate, outputs: 2 * config.feedForwardWidth, inputs: config.width),
+                down: linear(.down, outputs: config.width, inputs: config.feedForwardWidth))
+        }
+        head = Linear(canonical: UnsafePointer(weights.head.baseAddress!), outputs: config.vocabularySize,
+                      inputs: config.width, backend: linearBackend)
+        rotary = RotaryTable(headDimension: config.headDimension, maxContext: config.maxContext, theta: config.ropeTheta)
+        if backend == .auto { KernelPlanner(threads: threads).plan(layers: layers, head: head) }
+    }
+
+    public func makeCache(capacity: Int? = nil) -> ContiguousKeyValueCache {
+        ContiguousKeyValueCache(config: config, capacity: capacity)
+    }
+
+    public func makeState(maxTokens: Int, contextCapacity: Int? = nil) -> ForwardState {
+        ForwardState(config: config, maxTokens: maxTokens, contextCapacity: contextCapacity)
+    }
+
+    /// Runs `tokens` (n >= 1) at positions cache.length ..< cache.length + n.
+    public func forward(_ tokens: some Collection<Int>, cache: KeyValueCache, state: ForwardState) {
+        let n = tokens.count, start = cache.length, d = config.width
+        precondition(n >= 1 && n <= state.maxTokens, "block of \(n) tokens, state holds \(state.maxTokens)")
+        precondition(start + n <= min(cache.capacity, config.maxContext, state.scoreCapacity),
+                     "context \(start + n) exceeds capacity")
+        state.tokenCount = n
+        let embedding = weights.tensor(ParameterTable.embedding).baseAddress!
+        for (row, token) in tokens.enumerated() {
+            precondition(token >= 0 && token < config.vocabularySize, "token \(token) outside the vocabulary")
+            (state.residual + row * d).update(from: embedding + token * d, count: d)
+        }
+        state.captured[0].map { $0.update(from: state.residual, count: n * d) }
+        for layer in 0..<config.layerCount {
+            attentionBlock(layer: layer, tokens: n, start: start, cache: cache, state: state)
+            feedForwardBlock(layer: layer, tokens: n, state: state)
+            state.captured[layer + 1].map { $0.update(from: state.residual, count: n * d) }
+        }
+        cache.extend(by: n)
+        let finalNorm = weights.tensor(ParameterTable.finalNorm).baseAddress!
+        for row in 0..<n {
+            VectorMath.rmsNorm(state.residual + row * d, finalNorm, state.normed + row * d, d, epsilon: config.normEpsilon)
+        }
+        head.apply(state.normed, xStride: d, tokens: n, into: state.logitsStorage,
+                   yStride: config.vocabularySize, accumulate: false, threads: threads)
+    }
+
+    private func attentionBlock(layer: Int, tokens n: Int, start: Int, cache: KeyValueCache, state: ForwardState) {
+        let d = config.width, hd = config.headDimension
+        let qW = config.queryWidth, kvW = config.keyValueWidth, stride = qW + 2 * kvW
+        let norm = weights.tensor(layer, .attentionNorm).baseAddress!
+        for row in 0..<n {
+            VectorMath.rmsNorm(state.residual + row * d, norm, state.normed + row * d, d, epsilon: config.normEpsilon)
+        }
+        let linears = layers[layer]
+        linears.queryKeyValue.apply(state.normed, xStride: d, tokens: n, into: state.queryKeyValue,
+                                    yStride: stride, accumulate: false, threads: threads)
+        // Rotate queries and keys, then append keys and values to the cache.
+        for row in 0..<n {
+            let position = start + row
+            let qkv = state.queryKeyValue + row * stride
+            for head in 0..<config.headCount { rotary.rotate(qkv + head * hd, position: position) }
+            for head in 0..<config.keyValueHeadCount {
+                let key = qkv + qW + head * hd
+                rotary.rotate(key, position: position)
+                (cache.keys(layer: layer, head: head) + position * hd).update(from: key, count: hd)
+                (cache.values(layer: layer, head: head) + position * hd).update(from: key + kvW, count: hd)
+            }
+        }
+        let groups = config.headCount / config.keyValueHeadCount
+        let scale = 1 / Float(hd).squareRoot()
+        let attendHead = { (head: Int) in
+            let keys = cache.keys(layer: layer, head: head / groups)
+            let values = cache.values(layer: layer, head: head / groups)
+            let scores = state.scores + head * state.scoreCapacity
+            for row in 0..<n {
+                let query = state.queryKeyValue + row * stride + head * hd
+                let visible = start + row + 1 // causal: positions 0...start + row
+                for t in 0..<visible { scores[t] = VectorMath.dot(query, keys + t * hd, hd) * scale }
+                VectorMath.softmax(scores, visible)
+                let out = state.attention + row * qW + head * hd
+                out.update(repeating: 0, count: hd)
+                for t in 0..<visible { VectorMath.addScaled(values + t * hd, scores[t], out, hd) }
+            }
+        }
+        if threads > 1 {
+            DispatchQueue.concurrentPerform(iterations: config.headCount, execute: attendHead)
+        } else {
+            for head in 0..<config.headCount { attendHead(head) }
+        }
+        linears.output.apply(state.attention, xStride: qW, tokens: n, into: state.residual,
+                             yStride: d, accumulate: true, threads: threads)
+    }
+
+    private func feedForwardBlock(layer: Int, tokens n: Int, state: ForwardState) {
+        let d = config.width, f = config.feedForwardWidth
+        let norm = weights.tensor(layer, .feedForwardNorm).baseAddress!
+        for row in 0..<n {
+            VectorMath.rmsNorm(state.residual + row * d, norm, state.normed + row * d, d, epsilon: config.normEpsilon)
+        }
+        let linears = layers[layer]
+        linears.gateUp.apply(state.normed, xStride: d, tokens: n, into: state.gateUp,
+                             yStride: 2 * f, accumulate: false, threads: threads)
+        for row in 0..<n {
+            let gateUp = state.gateUp + row * 2 * f
+            VectorMath.swiGLU(gateUp, gateUp + f, state.activation + row * f, f)
+        }
+        linears.down.apply(state.activation, xStride: f, tokens: n, into: state.residual,
+                           yStride: d, accumulate: true, threads: threads)
+    }
+}

@@ -1,0 +1,135 @@
+import ArgumentParser
+import Foundation
+import TandemAnalysis
+import TandemEngine
+import TandemReport
+
+/// `tandem bench`: this machine's limits and the engine's block-cost curve against them.
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure machine limits (sgemm peak, DRAM bandwidth) and the engine's cost of blocks of 1...n tokens against them.",
+        discussion: """
+        Writes bench.csv (kernel_backend, tokens, context, median_ns, p10_ns, p90_ns, \
+        ratio_to_one_token, roofline_ratio, efficiency) and bench.json (machine, limits, kernel \
+        plan) into --out, and prints a table. Every backend and block size is measured in the \
+        same interleaved rounds, so machine noise hits them alike.
+        """)
+
+    @OptionGroup var engine: EngineOptions
+    @OptionGroup var model: ModelOptions
+
+    @Flag(help: "Fewer repeats (for a smoke test or the quick start).")
+    var quick = false
+
+    @Option(help: "Tokens already in the KV cache when each block runs.")
+    var context = 64
+
+    @Option(help: "Largest block measured (blocks of 1...n tokens).")
+    var maxTokens = 16
+
+    @Option(help: "Measured rounds after warm-up (default 15, 5 with --quick).")
+    var repeats: Int?
+
+    @Option(help: "Warm-up rounds, not recorded.")
+    var warmup = 2
+
+    @Option(parsing: .upToNextOption, help: "Kernel backends to compare: auto, packed, openblas.")
+    var backends: [KernelBackend] = [.auto, .openblas]
+
+    @Option(help: "Output directory.")
+    var out = "results/bench"
+
+    func validate() throws {
+        guard context >= 0 else { throw ValidationError("--context must be >= 0, got \(context)") }
+        guard (1...256).contains(maxTokens) else { throw ValidationError("--max-tokens must be in 1...256, got \(maxTokens)") }
+        guard (repeats ?? 1) >= 1 else { throw ValidationError("--repeats must be at least 1") }
+        guard warmup >= 0 else { throw ValidationError("--warmup must be >= 0") }
+        guard !backends.isEmpty else { throw ValidationError("--backends needs at least one backend") }
+    }
+
+    func run() throws {
+        let start = Date()
+        let threads = engine.threads
+        let rounds = repeats ?? (quick ? 5 : 15)
+        setBLASThreads(threads)
+        let weights = try model.loadWeights(seed: engine.seed)
+        let config = weights.config
+        guard context + maxTokens <= config.maxContext else {
+            throw ValidationError("--context \(context) + --max-tokens \(maxTokens) exceeds the model's max_context \(config.maxContext)")
+        }
+        printError("tandem bench: \(weights.parameterCount) parameters, \(weights.bytesReadPerToken / 1_000_000) MB read per token, \(threads) thread(s)")
+        printError("measuring machine limits (sgemm peak, DRAM read bandwidth)...")
+        let limits = MachineLimits.measure(threads: threads, repeats: quick ? 3 : 5)
+        printError(String(format: "  sgemm peak %.1f GFLOP/s, DRAM read %.1f GB/s", limits.peakFlops / 1e9, limits.bandwidth / 1e9))
+
+        printError("preparing engines (the auto backend times its kernels per shape)...")
+        let engines = backends.map { Transformer(weights: weights, backend: $0, threads: threads) }
+        var generator = SeededGenerator(seed: engine.seed)
+        let prompt = (0..<context).map { _ in Int(generator.next() % UInt64(config.vocabularySize)) }
+        let caches = engines.map { $0.makeCache(capacity: context + maxTokens) }
+        let states = engines.map { $0.makeState(maxTokens: max(maxTokens, context), contextCapacity: context + maxTokens) }
+        for i in engines.indices where context > 0 { engines[i].forward(prompt, cache: caches[i], state: states[i]) }
+
+        // samples[backend][n - 1]: nanoseconds per forward of a block of n tokens.
+        var samples = Array(repeating: Array(repeating: [Double](), count: maxTokens), count: engines.count)
+        let progress = ProgressLine(total: warmup + rounds, label: "bench rounds")
+        for round in 0..<(warmup + rounds) {
+            for i in engines.indices {
+                for n in 1...maxTokens {
+                    let block = (0..<n).map { _ in Int(generator.next() % UInt64(config.vocabularySize)) }
+                    let seconds = elapsedSeconds { engines[i].forward(block, cache: caches[i], state: states[i]) }
+                    caches[i].truncate(to: context)
+                    if round >= warmup { samples[i][n - 1].append(seconds * 1e9) }
+                }
+            }
+            progress.update(round + 1)
+        }
+        progress.finish()
+
+        let roofline = Roofline(config: config)
+        let rooflineOne = roofline.time(tokens: 1, context: context, limits: limits)
+        var table = CSVTable(header: ["kernel_backend", "tokens", "context", "median_ns", "p10_ns", "p90_ns",
+                                      "ratio_to_one_token", "roofline_ratio", "efficiency"])
+        var report = "kernel_backend tokens  median_ms  p10_ms  p90_ms  T(n)/T(1)  roofline  efficiency  ratio/roofline\n"
+        for (i, backend) in backends.enumerated() {
+            let one = Statistics.summarize(samples[i][0]).median
+            for n in 1...maxTokens {
+                let summary = Statistics.summarize(samples[i][n - 1])
+                let rooflineTime = roofline.time(tokens: n, context: context, limits: limits)
+                let ratio = summary.median / one, rooflineRatio = rooflineTime / rooflineOne
+                let efficiency = rooflineTime * 1e9 / summary.median
+                table.append([.string(backend.rawValue), .integer(n), .integer(context), .integer(Int(summary.median)),
+                              .integer(Int(summary.percentile10)), .integer(Int(summary.percentile90)),
+                              .real(ratio), .real(rooflineRatio), .real(efficiency)])
+                report += String(format: "%-14@ %6d %10.2f %7.2f %7.2f %10.2f %9.2f %11.2f %15.2f\n",
+                                 backend.rawValue, n, summary.median / 1e6, summary.percentile10 / 1e6,
+                                 summary.percentile90 / 1e6, ratio, rooflineRatio, efficiency, ratio / rooflineRatio)
+            }
+        }
+        print(report, terminator: "")
+        let dramFloor = Double(weights.bytesReadPerToken) / limits.bandwidth
+        for (i, backend) in backends.enumerated() {
+            let one = Statistics.summarize(samples[i][0]).median / 1e9
+            print(String(format: "%@: one decode step %.2f ms = %.2fx the DRAM roofline (%.2f ms = %d MB / %.1f GB/s)",
+                         backend.rawValue, one * 1e3, one / dramFloor, dramFloor * 1e3,
+                         weights.bytesReadPerToken / 1_000_000, limits.bandwidth / 1e9))
+        }
+        if let auto = engines.first(where: { $0.backend == .auto }) {
+            print("kernel plan (n = 1...\(Linear.maxPackedTokens); P packed skinny kernel, B OpenBLAS; larger blocks use OpenBLAS):")
+            for (role, choices) in auto.kernelPlan { print("  \(role.padding(toLength: 12, withPad: " ", startingAt: 0)) \(choices)") }
+        }
+
+        try AtomicFile.write(table.text, to: out + "/bench.csv")
+        var extra = ["peak_gflops": String(format: "%.2f", limits.peakFlops / 1e9),
+                     "dram_read_gbps": String(format: "%.2f", limits.bandwidth / 1e9),
+                     "model_parameters": String(weights.parameterCount),
+                     "model_bytes_per_token": String(weights.bytesReadPerToken),
+                     "context": String(context), "repeats": String(rounds), "warmup": String(warmup)]
+        if let auto = engines.first(where: { $0.backend == .auto }) {
+            for (role, choices) in auto.kernelPlan { extra["kernel_plan_" + role] = choices }
+        }
+        try RunMetadata(command: CommandLine.arguments.joined(separator: " "), threads: threads, blasCore: blasCoreName(),
+                        seed: engine.seed, start: start, extra: extra).write(to: out + "/bench.json")
+        printError("wrote \(out)/bench.csv and \(out)/bench.json")
+    }
+}

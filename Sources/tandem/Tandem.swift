@@ -1,0 +1,9 @@
+import ArgumentParser
+
+@main
+struct Tandem: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Simulate and profile Tandem Transformers and speculative decoding.",
+        discussion: "Built so far: bench (machine limits and engine efficiency). See README's status table.",
+        subcommands: [Bench.self])
+}
