@@ -52,39 +52,102 @@ public final class PackedMatrix: @unchecked Sendable {
     private func multiplyPanels(_ panels: Range<Int>, _ x: UnsafePointer<Float>, _ xStride: Int,
                                 _ tokens: Int, _ y: UnsafeMutablePointer<Float>, _ yStride: Int,
                                 _ accumulate: Bool) {
-        let k = columns
+        let k = columns, panelFloats = columns * Self.panelWidth
+        // Rows go in C = ceil(n / 6) balanced chunks (8 = 4 + 4, 9 = 5 + 4, 16 = 6 + 5 + 5): a
+        // chunk of r rows costs about max(r, 4) cycles per k (two FMA ports, 4-cycle latency).
+        let chunkCount = (tokens + SkinnyKernel.maxRows - 1) / SkinnyKernel.maxRows
+        // Each chunk prefetches its share of the next panel, so the weight stream from DRAM stays
+        // busy while later chunks re-read the current panel from cache.
+        let prefetchStride = (64 + chunkCount - 1) / chunkCount // bytes per k
         for panel in panels {
-            let weights = UnsafePointer(storage + panel * k * Self.panelWidth)
+            let weights = UnsafePointer(storage + panel * panelFloats)
+            let nextPanel = UnsafeRawPointer(weights + panelFloats)
             let width = min(Self.panelWidth, rows - panel * Self.panelWidth)
             let out = y + panel * Self.panelWidth
             var row = 0
-            // The panel (K x 16 floats) stays in L1/L2 while the row chunks reuse it. A chunk of
-            // r rows costs max(r, 4) cycles per k (2 FMA ports, 4-cycle FMA latency), so 8 rows
-            // go as 4 + 4, not 6 + 2. Six rows fill the 16 ymm registers (12 accumulators).
-            while row < tokens {
-                let remaining = tokens - row
-                let chunk = remaining >= 6 && remaining != 8 ? 6 : remaining >= 4 ? 4 : remaining >= 2 ? 2 : 1
-                let xRow = x + row * xStride, yRow = out + row * yStride
-                switch chunk {
-                case 6: SkinnyKernel.rows6(weights, k, xRow, xStride, yRow, yStride, width, accumulate)
-                case 4: SkinnyKernel.rows4(weights, k, xRow, xStride, yRow, yStride, width, accumulate)
-                case 2: SkinnyKernel.rows2(weights, k, xRow, xStride, yRow, yStride, width, accumulate)
-                default: SkinnyKernel.rows1(weights, k, xRow, yRow, width, accumulate)
+            for chunk in 0..<chunkCount {
+                let chunksLeft = chunkCount - chunk
+                let r = (tokens - row + chunksLeft - 1) / chunksLeft
+                let call = SkinnyKernel.Call(
+                    weights: weights, depth: k, x: x + row * xStride, xStride: xStride,
+                    y: out + row * yStride, yStride: yStride, width: width, accumulate: accumulate,
+                    prefetch: nextPanel + chunk * (k * 64 / chunkCount), prefetchStride: prefetchStride)
+                switch r {
+                case 1: SkinnyKernel.run(call, SkinnyKernel.One.self)
+                case 2: SkinnyKernel.run(call, SkinnyKernel.Two.self)
+                case 3: SkinnyKernel.run(call, SkinnyKernel.Three.self)
+                case 4: SkinnyKernel.run(call, SkinnyKernel.Four.self)
+                case 5: SkinnyKernel.run(call, SkinnyKernel.Five.self)
+                default: SkinnyKernel.run(call, SkinnyKernel.Six.self)
                 }
-                row += chunk
+                row += r
             }
         }
     }
 }
 
-/// Register-blocked micro-kernels over one 16-column panel: each keeps its rows' accumulators
-/// in named SIMD8 variables (an array would be spilled to the stack) and fuses multiply-add.
+/// The register-blocked micro-kernel over one 16-column panel, written once and specialized
+/// per row count: unused rows' code folds away, and each row's two accumulators are named
+/// SIMD8 variables (an array of accumulators would be spilled to the stack).
 enum SkinnyKernel {
     typealias Vector = SIMD8<Float>
+    static let maxRows = 6
+
+    protocol RowCount { static var rows: Int { get } }
+    enum One: RowCount { static var rows: Int { 1 } }
+    enum Two: RowCount { static var rows: Int { 2 } }
+    enum Three: RowCount { static var rows: Int { 3 } }
+    enum Four: RowCount { static var rows: Int { 4 } }
+    enum Five: RowCount { static var rows: Int { 5 } }
+    enum Six: RowCount { static var rows: Int { 6 } }
+
+    struct Call {
+        var weights: UnsafePointer<Float>   // panel [depth][16]
+        var depth: Int                      // K
+        var x: UnsafePointer<Float>         // rows [r][xStride]
+        var xStride: Int
+        var y: UnsafeMutablePointer<Float>  // rows [r][yStride], `width` columns written
+        var yStride: Int
+        var width: Int
+        var accumulate: Bool
+        var prefetch: UnsafeRawPointer      // advanced by prefetchStride bytes per k
+        var prefetchStride: Int
+    }
 
     @inline(__always)
     static func load(_ p: UnsafePointer<Float>) -> Vector {
         UnsafeRawPointer(p).load(as: Vector.self)
+    }
+
+    // y[R x 16] (+)= x[R x K] . panel[K x 16], R = Rows.rows <= 6
+    @inline(never)
+    static func run<Rows: RowCount>(_ c: Call, _: Rows.Type) {
+        let r = Rows.rows
+        var a0 = Vector(), a1 = Vector(), b0 = Vector(), b1 = Vector()
+        var c0 = Vector(), c1 = Vector(), d0 = Vector(), d1 = Vector()
+        var e0 = Vector(), e1 = Vector(), f0 = Vector(), f1 = Vector()
+        let x0 = c.x, x1 = x0 + c.xStride, x2 = x1 + c.xStride
+        let x3 = x2 + c.xStride, x4 = x3 + c.xStride, x5 = x4 + c.xStride
+        var prefetch = c.prefetch
+        for i in 0..<c.depth {
+            let p = c.weights + i * 16, w0 = load(p), w1 = load(p + 8)
+            tandem_prefetch(prefetch)
+            prefetch += c.prefetchStride
+            var s = Vector(repeating: x0[i])
+            a0.addProduct(s, w0); a1.addProduct(s, w1)
+            if r > 1 { s = Vector(repeating: x1[i]); b0.addProduct(s, w0); b1.addProduct(s, w1) }
+            if r > 2 { s = Vector(repeating: x2[i]); c0.addProduct(s, w0); c1.addProduct(s, w1) }
+            if r > 3 { s = Vector(repeating: x3[i]); d0.addProduct(s, w0); d1.addProduct(s, w1) }
+            if r > 4 { s = Vector(repeating: x4[i]); e0.addProduct(s, w0); e1.addProduct(s, w1) }
+            if r > 5 { s = Vector(repeating: x5[i]); f0.addProduct(s, w0); f1.addProduct(s, w1) }
+        }
+        let y = c.y, ys = c.yStride
+        store(a0, a1, y, c.width, c.accumulate)
+        if r > 1 { store(b0, b1, y + ys, c.width, c.accumulate) }
+        if r > 2 { store(c0, c1, y + 2 * ys, c.width, c.accumulate) }
+        if r > 3 { store(d0, d1, y + 3 * ys, c.width, c.accumulate) }
+        if r > 4 { store(e0, e1, y + 4 * ys, c.width, c.accumulate) }
+        if r > 5 { store(f0, f1, y + 5 * ys, c.width, c.accumulate) }
     }
 
     /// Writes (or adds) two accumulators to `width` <= 16 columns of y.
@@ -107,99 +170,5 @@ enum SkinnyKernel {
             let value = j < 8 ? low[j] : high[j - 8]
             y[j] = accumulate ? y[j] + value : value
         }
-    }
-
-    // y[1 x 16] (+)= x[1 x K] . panel[K x 16]; two k-streams hide the FMA latency.
-    @inline(never)
-    static func rows1(_ w: UnsafePointer<Float>, _ k: Int, _ x: UnsafePointer<Float>,
-                      _ y: UnsafeMutablePointer<Float>, _ width: Int, _ accumulate: Bool) {
-        var a0 = Vector(), a1 = Vector(), b0 = Vector(), b1 = Vector()
-        var i = 0
-        while i + 1 < k {
-            let p = w + i * 16
-            let s = Vector(repeating: x[i]), t = Vector(repeating: x[i + 1])
-            a0.addProduct(s, load(p)); a1.addProduct(s, load(p + 8))
-            b0.addProduct(t, load(p + 16)); b1.addProduct(t, load(p + 24))
-            i += 2
-        }
-        if i < k {
-            let p = w + i * 16, s = Vector(repeating: x[i])
-            a0.addProduct(s, load(p)); a1.addProduct(s, load(p + 8))
-        }
-        store(a0 + b0, a1 + b1, y, width, accumulate)
-    }
-
-    // y[2 x 16] (+)= x[2 x K] . panel[K x 16]
-    @inline(never)
-    static func rows2(_ w: UnsafePointer<Float>, _ k: Int, _ x: UnsafePointer<Float>, _ xs: Int,
-                      _ y: UnsafeMutablePointer<Float>, _ ys: Int, _ width: Int, _ accumulate: Bool) {
-        var a0 = Vector(), a1 = Vector(), c0 = Vector(), c1 = Vector()
-        let x1 = x + xs
-        for i in 0..<k {
-            let p = w + i * 16, w0 = load(p), w1 = load(p + 8)
-            tandem_prefetch(p + k * 16)
-            let s = Vector(repeating: x[i]), t = Vector(repeating: x1[i])
-            a0.addProduct(s, w0); a1.addProduct(s, w1)
-            c0.addProduct(t, w0); c1.addProduct(t, w1)
-        }
-        store(a0, a1, y, width, accumulate)
-        store(c0, c1, y + ys, width, accumulate)
-    }
-
-    // y[4 x 16] (+)= x[4 x K] . panel[K x 16]
-    @inline(never)
-    static func rows4(_ w: UnsafePointer<Float>, _ k: Int, _ x: UnsafePointer<Float>, _ xs: Int,
-                      _ y: UnsafeMutablePointer<Float>, _ ys: Int, _ width: Int, _ accumulate: Bool) {
-        var a0 = Vector(), a1 = Vector(), b0 = Vector(), b1 = Vector()
-        var c0 = Vector(), c1 = Vector(), d0 = Vector(), d1 = Vector()
-        let x1 = x + xs, x2 = x1 + xs, x3 = x2 + xs
-        for i in 0..<k {
-            let p = w + i * 16, w0 = load(p), w1 = load(p + 8)
-            tandem_prefetch(p + k * 16)
-            var s = Vector(repeating: x[i])
-            a0.addProduct(s, w0); a1.addProduct(s, w1)
-            s = Vector(repeating: x1[i])
-            b0.addProduct(s, w0); b1.addProduct(s, w1)
-            s = Vector(repeating: x2[i])
-            c0.addProduct(s, w0); c1.addProduct(s, w1)
-            s = Vector(repeating: x3[i])
-            d0.addProduct(s, w0); d1.addProduct(s, w1)
-        }
-        store(a0, a1, y, width, accumulate)
-        store(b0, b1, y + ys, width, accumulate)
-        store(c0, c1, y + 2 * ys, width, accumulate)
-        store(d0, d1, y + 3 * ys, width, accumulate)
-    }
-
-    // y[6 x 16] (+)= x[6 x K] . panel[K x 16]
-    @inline(never)
-    static func rows6(_ w: UnsafePointer<Float>, _ k: Int, _ x: UnsafePointer<Float>, _ xs: Int,
-                      _ y: UnsafeMutablePointer<Float>, _ ys: Int, _ width: Int, _ accumulate: Bool) {
-        var a0 = Vector(), a1 = Vector(), b0 = Vector(), b1 = Vector()
-        var c0 = Vector(), c1 = Vector(), d0 = Vector(), d1 = Vector()
-        var e0 = Vector(), e1 = Vector(), f0 = Vector(), f1 = Vector()
-        let x1 = x + xs, x2 = x1 + xs, x3 = x2 + xs, x4 = x3 + xs, x5 = x4 + xs
-        for i in 0..<k {
-            let p = w + i * 16, w0 = load(p), w1 = load(p + 8)
-            tandem_prefetch(p + k * 16)
-            var s = Vector(repeating: x[i])
-            a0.addProduct(s, w0); a1.addProduct(s, w1)
-            s = Vector(repeating: x1[i])
-            b0.addProduct(s, w0); b1.addProduct(s, w1)
-            s = Vector(repeating: x2[i])
-            c0.addProduct(s, w0); c1.addProduct(s, w1)
-            s = Vector(repeating: x3[i])
-            d0.addProduct(s, w0); d1.addProduct(s, w1)
-            s = Vector(repeating: x4[i])
-            e0.addProduct(s, w0); e1.addProduct(s, w1)
-            s = Vector(repeating: x5[i])
-            f0.addProduct(s, w0); f1.addProduct(s, w1)
-        }
-        store(a0, a1, y, width, accumulate)
-        store(b0, b1, y + ys, width, accumulate)
-        store(c0, c1, y + 2 * ys, width, accumulate)
-        store(d0, d1, y + 3 * ys, width, accumulate)
-        store(e0, e1, y + 4 * ys, width, accumulate)
-        store(f0, f1, y + 5 * ys, width, accumulate)
     }
 }
