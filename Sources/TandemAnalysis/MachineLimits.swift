@@ -11,70 +11,95 @@ public struct MachineLimits: Codable, Sendable {
     public var bandwidth: Double
     public var threads: Int
 
+    public init(peakFlops: Double, bandwidth: Double, threads: Int) {
+        self.peakFlops = peakFlops
+        self.bandwidth = bandwidth
+        self.threads = threads
+    }
+
     /// Measures both limits with `threads` threads, `repeats` times each after one warm-up.
     public static func measure(threads: Int, repeats: Int = 5) -> MachineLimits {
-        MachineLimits(peakFlops: measurePeakFlops(threads: threads, repeats: repeats),
-                      bandwidth: measureBandwidth(threads: threads, repeats: repeats), threads: threads)
+        let flops = FlopsProbe(threads: threads), bytes = BandwidthProbe(threads: threads)
+        _ = flops.measure(); _ = bytes.measure()
+        let peak = (0..<repeats).map { _ in flops.measure() }
+        let bandwidth = (0..<repeats).map { _ in bytes.measure() }
+        return MachineLimits(peakFlops: Statistics.summarize(peak).median,
+                             bandwidth: Statistics.summarize(bandwidth).median, threads: threads)
+    }
+}
+
+/// One OpenBLAS sgemm of 1536^3 (about 7 GFLOP, large enough to reach its peak) per call.
+public final class FlopsProbe {
+    let size = 1536
+    let threads: Int
+    let a, b, c: UnsafeMutablePointer<Float>
+
+    public init(threads: Int) {
+        self.threads = threads
+        a = .allocate(capacity: size * size); b = .allocate(capacity: size * size); c = .allocate(capacity: size * size)
+        for i in 0..<(size * size) { a[i] = Float(i % 13) * 0.01; b[i] = Float(i % 7) * 0.02; c[i] = 0 }
     }
 
-    /// OpenBLAS sgemm on 1536^3 (about 7 GFLOP; large enough to reach its peak).
-    public static func measurePeakFlops(threads: Int, repeats: Int) -> Double {
+    deinit { a.deallocate(); b.deallocate(); c.deallocate() }
+
+    /// FLOP/s of one product.
+    public func measure() -> Double {
         setBLASThreads(threads)
-        let size = 1536
-        let a = UnsafeMutablePointer<Float>.allocate(capacity: size * size)
-        let b = UnsafeMutablePointer<Float>.allocate(capacity: size * size)
-        let c = UnsafeMutablePointer<Float>.allocate(capacity: size * size)
-        defer { a.deallocate(); b.deallocate(); c.deallocate() }
-        for i in 0..<(size * size) { a[i] = Float(i % 13) * 0.01; b[i] = Float(i % 7) * 0.02 }
-        var rates: [Double] = []
-        for round in 0...repeats {
-            let seconds = elapsedSeconds {
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(size), Int32(size), Int32(size),
-                            1, a, Int32(size), b, Int32(size), 0, c, Int32(size))
-            }
-            if round > 0 { rates.append(2 * Double(size * size * size) / seconds) }
+        let n = Int32(size)
+        let seconds = elapsedSeconds {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c, n)
         }
-        return Statistics.summarize(rates).median
+        return 2 * Double(size * size * size) / seconds
     }
+}
 
-    /// Sums a 1 GiB buffer with SIMD (4 independent accumulators per thread), split over threads.
-    public static func measureBandwidth(threads: Int, repeats: Int) -> Double {
-        let count = 1 << 28 // floats: 1 GiB, 32x the L3
+/// One read of a buffer of 512 MiB (16x the L3) per call, summed with SIMD (4 independent
+/// accumulators per thread), split over the threads.
+public final class BandwidthProbe {
+    let count = 1 << 27 // floats
+    let threads: Int
+    let data: UnsafeMutablePointer<Float>
+    private(set) var sink: Float = 0
+
+    public init(threads: Int) {
+        self.threads = threads
         let raw = UnsafeMutableRawPointer.allocate(byteCount: count * 4, alignment: 64)
-        defer { raw.deallocate() }
-        let data = raw.initializeMemory(as: Float.self, repeating: 1, count: count)
-        var rates: [Double] = []
-        var sink: Float = 0
-        for round in 0...repeats {
-            let partials = UnsafeMutablePointer<Float>.allocate(capacity: threads)
-            let seconds = elapsedSeconds {
-                let work = { (worker: Int) in
-                    let start = count / threads * worker, end = worker == threads - 1 ? count : count / threads * (worker + 1)
-                    partials[worker] = sumVectors(data + start, end - start)
-                }
-                if threads > 1 { DispatchQueue.concurrentPerform(iterations: threads, execute: work) } else { work(0) }
-            }
-            for worker in 0..<threads { sink += partials[worker] }
-            partials.deallocate()
-            if round > 0 { rates.append(Double(count * 4) / seconds) }
-        }
-        precondition(sink > 0) // keeps the reads alive
-        return Statistics.summarize(rates).median
+        data = raw.initializeMemory(as: Float.self, repeating: 1, count: count)
     }
 
-    // sum of x[n], n a multiple of 32
-    private static func sumVectors(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+    deinit { UnsafeMutableRawPointer(data).deallocate() }
+
+    /// Bytes/s of one full read.
+    public func measure() -> Double {
+        let partials = UnsafeMutablePointer<Float>.allocate(capacity: threads)
+        defer { partials.deallocate() }
+        let count = self.count, threads = self.threads, data = self.data
+        let seconds = elapsedSeconds {
+            let work = { (worker: Int) in
+                let start = count / threads * worker, end = worker == threads - 1 ? count : count / threads * (worker + 1)
+                partials[worker] = BandwidthProbe.sum(data + start, end - start)
+            }
+            if threads > 1 { DispatchQueue.concurrentPerform(iterations: threads, execute: work) } else { work(0) }
+        }
+        for worker in 0..<threads { sink += partials[worker] } // keeps the reads alive
+        return Double(count * 4) / seconds
+    }
+
+    // sum of x[n]; n a multiple of 32 except in the tail, which is summed scalar
+    private static func sum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
         var a = SIMD8<Float>(), b = a, c = a, d = a
         var i = 0
         let raw = UnsafeRawPointer(x)
         while i + 32 <= n {
-            a += raw.load(fromByteOffset: i * 4, as: SIMD8<Float>.self)
-            b += raw.load(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self)
-            c += raw.load(fromByteOffset: i * 4 + 64, as: SIMD8<Float>.self)
-            d += raw.load(fromByteOffset: i * 4 + 96, as: SIMD8<Float>.self)
+            a += raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            b += raw.loadUnaligned(fromByteOffset: i * 4 + 32, as: SIMD8<Float>.self)
+            c += raw.loadUnaligned(fromByteOffset: i * 4 + 64, as: SIMD8<Float>.self)
+            d += raw.loadUnaligned(fromByteOffset: i * 4 + 96, as: SIMD8<Float>.self)
             i += 32
         }
-        return (a + b + c + d).sum()
+        var total = (a + b + c + d).sum()
+        while i < n { total += x[i]; i += 1 }
+        return total
     }
 }
 

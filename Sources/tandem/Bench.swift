@@ -58,10 +58,6 @@ struct Bench: ParsableCommand {
             throw ValidationError("--context \(context) + --max-tokens \(maxTokens) exceeds the model's max_context \(config.maxContext)")
         }
         printError("tandem bench: \(weights.parameterCount) parameters, \(weights.bytesReadPerToken / 1_000_000) MB read per token, \(threads) thread(s)")
-        printError("measuring machine limits (sgemm peak, DRAM read bandwidth)...")
-        let limits = MachineLimits.measure(threads: threads, repeats: quick ? 3 : 5)
-        printError(String(format: "  sgemm peak %.1f GFLOP/s, DRAM read %.1f GB/s", limits.peakFlops / 1e9, limits.bandwidth / 1e9))
-
         printError("preparing engines (the auto backend times its kernels per shape)...")
         let engines = backends.map { Transformer(weights: weights, backend: $0, threads: threads) }
         var generator = SeededGenerator(seed: engine.seed)
@@ -72,8 +68,14 @@ struct Bench: ParsableCommand {
 
         // samples[backend][n - 1]: nanoseconds per forward of a block of n tokens.
         var samples = Array(repeating: Array(repeating: [Double](), count: maxTokens), count: engines.count)
+        // The machine's limits are measured in every round too, so a noisy neighbour slows the
+        // roofline and the engine alike and their ratios stay meaningful.
+        let flopsProbe = FlopsProbe(threads: threads), bandwidthProbe = BandwidthProbe(threads: threads)
+        var peakSamples: [Double] = [], bandwidthSamples: [Double] = []
         let progress = ProgressLine(total: warmup + rounds, label: "bench rounds")
         for round in 0..<(warmup + rounds) {
+            let peak = flopsProbe.measure(), bandwidth = bandwidthProbe.measure()
+            if round >= warmup { peakSamples.append(peak); bandwidthSamples.append(bandwidth) }
             for i in engines.indices {
                 for n in 1...maxTokens {
                     let block = (0..<n).map { _ in Int(generator.next() % UInt64(config.vocabularySize)) }
@@ -85,6 +87,10 @@ struct Bench: ParsableCommand {
             progress.update(round + 1)
         }
         progress.finish()
+        let limits = MachineLimits(peakFlops: Statistics.summarize(peakSamples).median,
+                                   bandwidth: Statistics.summarize(bandwidthSamples).median, threads: threads)
+        printError(String(format: "machine: sgemm peak %.1f GFLOP/s, DRAM read %.1f GB/s (medians over the rounds)",
+                          limits.peakFlops / 1e9, limits.bandwidth / 1e9))
 
         let roofline = Roofline(config: config)
         let rooflineOne = roofline.time(tokens: 1, context: context, limits: limits)
@@ -101,8 +107,8 @@ struct Bench: ParsableCommand {
                 table.append([.string(backend.rawValue), .integer(n), .integer(context), .integer(Int(summary.median)),
                               .integer(Int(summary.percentile10)), .integer(Int(summary.percentile90)),
                               .real(ratio), .real(rooflineRatio), .real(efficiency)])
-                report += String(format: "%-14@ %6d %10.2f %7.2f %7.2f %10.2f %9.2f %11.2f %15.2f\n",
-                                 backend.rawValue, n, summary.median / 1e6, summary.percentile10 / 1e6,
+                report += backend.rawValue.padding(toLength: 14, withPad: " ", startingAt: 0) + String(format: " %6d %10.2f %7.2f %7.2f %10.2f %9.2f %11.2f %15.2f\n",
+                                 n, summary.median / 1e6, summary.percentile10 / 1e6,
                                  summary.percentile90 / 1e6, ratio, rooflineRatio, efficiency, ratio / rooflineRatio)
             }
         }
