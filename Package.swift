@@ -52,7 +52,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Tests
-        .testTarget(name: "TandemEngineTests", dependencies: ["TandemEngine"]),
+        .testTarget(name: "TandemEngineTests", dependencies: ["TandemEngine", "TandemAnalysis"]),
         .testTarget(name: "TandemAnalysisTests", dependencies: ["TandemAnalysis"]),
         .testTarget(name: "TandemReportTests", dependencies: ["TandemReport"]),
     ],

@@ -116,6 +116,13 @@ extension ModelWeights {
     /// be present with its shape, and no unknown tensor may be present.
     public static func load(path: String) throws -> ModelWeights {
         let (tensors, metadata) = try Safetensors.read(path: path)
+        return try load(tensors: tensors, metadata: metadata, path: path)
+    }
+
+    /// Builds weights from tensors already read; tensors whose names start with one of
+    /// `otherPrefixes` belong to someone else (e.g. tandem projections) and are ignored.
+    static func load(tensors: [String: Safetensors.Tensor], metadata: [String: String], path: String,
+                     otherPrefixes: [String] = []) throws -> ModelWeights {
         let config: ModelConfig
         do { config = try ModelConfig(metadata: metadata) } catch {
             throw CheckpointError(path: path, message: "\(error)")
@@ -130,7 +137,8 @@ extension ModelWeights {
             }
             tensor.values.withUnsafeBufferPointer { (weights.storage + spec.offset).update(from: $0.baseAddress!, count: spec.count) }
         }
-        if let unexpected = tensors.keys.sorted().first(where: { weights.table[$0] == nil }) {
+        let unknown = tensors.keys.sorted().filter { name in weights.table[name] == nil && !otherPrefixes.contains { name.hasPrefix($0) } }
+        if let unexpected = unknown.first {
             throw CheckpointError(path: path, message: "unexpected tensor '\(unexpected)' for this config")
         }
         return weights

@@ -21,6 +21,9 @@ public final class Transformer: @unchecked Sendable {
     public let backend: KernelBackend
     /// Threads for products and attention heads (OpenBLAS's count is set process-wide).
     public var threads: Int
+    /// Per-layer timers (nil: not profiled) and this model's index in that profiler.
+    public var profiler: LayerProfiler?
+    public var profilerModel = 0
     let layers: [LayerLinears]
     let head: Linear
     let rotary: RotaryTable
@@ -64,12 +67,15 @@ public final class Transformer: @unchecked Sendable {
         precondition(start + n <= min(cache.capacity, config.maxContext, state.scoreCapacity),
                      "context \(start + n) exceeds capacity")
         state.tokenCount = n
+        let profiler = self.profiler, model = profilerModel
+        profiler?.mark()
         let embedding = weights.tensor(ParameterTable.embedding).baseAddress!
         for (row, token) in tokens.enumerated() {
             precondition(token >= 0 && token < config.vocabularySize, "token \(token) outside the vocabulary")
             (state.residual + row * d).update(from: embedding + token * d, count: d)
         }
         state.captured[0].map { $0.update(from: state.residual, count: n * d) }
+        profiler?.lap(model: model, layer: -1, .embedding, tokens: n)
         for layer in 0..<config.layerCount {
             attentionBlock(layer: layer, tokens: n, start: start, cache: cache, state: state)
             feedForwardBlock(layer: layer, tokens: n, state: state)
@@ -80,8 +86,10 @@ public final class Transformer: @unchecked Sendable {
         for row in 0..<n {
             VectorMath.rmsNorm(state.residual + row * d, finalNorm, state.normed + row * d, d, epsilon: config.normEpsilon)
         }
+        profiler?.lap(model: model, layer: -1, .norm, tokens: n)
         head.apply(state.normed, xStride: d, tokens: n, into: state.logitsStorage,
                    yStride: config.vocabularySize, accumulate: false, threads: threads)
+        profiler?.lap(model: model, layer: -1, .lmHead, tokens: n)
     }
 
     private func attentionBlock(layer: Int, tokens n: Int, start: Int, cache: KeyValueCache, state: ForwardState) {
@@ -91,9 +99,11 @@ public final class Transformer: @unchecked Sendable {
         for row in 0..<n {
             VectorMath.rmsNorm(state.residual + row * d, norm, state.normed + row * d, d, epsilon: config.normEpsilon)
         }
+        profiler?.lap(model: profilerModel, layer: layer, .norm, tokens: n)
         let linears = layers[layer]
         linears.queryKeyValue.apply(state.normed, xStride: d, tokens: n, into: state.queryKeyValue,
                                     yStride: stride, accumulate: false, threads: threads)
+        profiler?.lap(model: profilerModel, layer: layer, .attentionProjection, tokens: n)
         // Rotate queries and keys, then append keys and values to the cache.
         for row in 0..<n {
             let position = start + row
@@ -127,8 +137,10 @@ public final class Transformer: @unchecked Sendable {
         } else {
             for head in 0..<config.headCount { attendHead(head) }
         }
+        profiler?.lap(model: profilerModel, layer: layer, .attentionScores, tokens: n)
         linears.output.apply(state.attention, xStride: qW, tokens: n, into: state.residual,
                              yStride: d, accumulate: true, threads: threads)
+        profiler?.lap(model: profilerModel, layer: layer, .attentionProjection, tokens: n)
     }
 
     private func feedForwardBlock(layer: Int, tokens n: Int, state: ForwardState) {
@@ -137,6 +149,7 @@ public final class Transformer: @unchecked Sendable {
         for row in 0..<n {
             VectorMath.rmsNorm(state.residual + row * d, norm, state.normed + row * d, d, epsilon: config.normEpsilon)
         }
+        profiler?.lap(model: profilerModel, layer: layer, .norm, tokens: n)
         let linears = layers[layer]
         linears.gateUp.apply(state.normed, xStride: d, tokens: n, into: state.gateUp,
                              yStride: 2 * f, accumulate: false, threads: threads)
@@ -146,5 +159,6 @@ public final class Transformer: @unchecked Sendable {
         }
         linears.down.apply(state.activation, xStride: f, tokens: n, into: state.residual,
                            yStride: d, accumulate: true, threads: threads)
+        profiler?.lap(model: profilerModel, layer: layer, .feedForward, tokens: n)
     }
 }

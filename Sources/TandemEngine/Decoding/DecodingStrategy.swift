@@ -1,0 +1,38 @@
+import Dispatch
+
+/// A way of generating tokens with the primary (and possibly a secondary). Every strategy is
+/// one implementation of this protocol.
+public protocol DecodingStrategy {
+    /// The strategy's CLI name: primary, secondary, tandem, speed or tandem-speed.
+    var name: String { get }
+    /// Generates `maxTokens` tokens after `prompt` (non-empty) and returns them.
+    mutating func generate(prompt: [Int], maxTokens: Int) -> [Int]
+    /// Counters of the last `generate`.
+    var telemetry: DecodingTelemetry { get }
+}
+
+/// Wall time per phase: `enter` charges the time since the previous `enter` to the phase being
+/// left, and points the profiler's per-layer timers at the new phase.
+struct PhaseClock {
+    private var current: Phase?
+    private var since: UInt64 = 0
+    let profiler: LayerProfiler?
+
+    init(profiler: LayerProfiler?) { self.profiler = profiler }
+
+    mutating func enter(_ phase: Phase?, telemetry: inout DecodingTelemetry) {
+        let now = DispatchTime.now().uptimeNanoseconds
+        if let current { telemetry.phaseNanoseconds[current, default: 0] += now - since }
+        current = phase
+        since = now
+        if let phase { profiler?.phase = phase }
+    }
+}
+
+/// Cache and scratch sizes for a generation, checked against the models' context limits.
+public func contextCapacity(prompt: Int, maxTokens: Int, lookahead: Int, models: [ModelConfig]) -> Int {
+    let needed = prompt + maxTokens + lookahead + 1
+    let limit = models.map(\.maxContext).min() ?? needed
+    precondition(needed <= limit, "prompt \(prompt) + \(maxTokens) tokens + lookahead \(lookahead) exceeds max_context \(limit)")
+    return needed
+}

@@ -1,0 +1,99 @@
+/// The adaptive-block-length router: a 2-layer MLP that, after each draft token, predicts the
+/// probability that the primary will accept it, from the secondary's entropy, its top-k
+/// probabilities and its embeddings of those top-k tokens. Weights live in one allocation
+/// described by a name -> shape table and are stored as safetensors.
+public final class Router: @unchecked Sendable {
+    public let topK: Int, hiddenWidth: Int, embeddingWidth: Int
+    public var inputWidth: Int { 1 + topK + topK * embeddingWidth }
+    public let specs: [ParameterSpec]
+    public let storage: UnsafeMutablePointer<Float>
+    public var count: Int { specs.last.map { $0.offset + $0.count } ?? 0 }
+    private var features: [Float]
+    private var hidden: [Float]
+
+    public init(topK: Int, hiddenWidth: Int, embeddingWidth: Int) {
+        self.topK = topK
+        self.hiddenWidth = hiddenWidth
+        self.embeddingWidth = embeddingWidth
+        let input = 1 + topK + topK * embeddingWidth
+        var offset = 0
+        specs = [("router.fc1.weight", [hiddenWidth, input]), ("router.fc1.bias", [hiddenWidth]),
+                 ("router.fc2.weight", [1, hiddenWidth]), ("router.fc2.bias", [1])].map { name, shape in
+            defer { offset += shape.reduce(1, *) }
+            return ParameterSpec(name: name, shape: shape, offset: offset)
+        }
+        storage = .allocate(capacity: offset)
+        storage.initialize(repeating: 0, count: offset)
+        features = Array(repeating: 0, count: input)
+        hidden = Array(repeating: 0, count: hiddenWidth)
+    }
+
+    deinit { storage.deallocate() }
+
+    func tensor(_ name: String) -> UnsafeMutablePointer<Float> { storage + specs.first { $0.name == name }!.offset }
+
+    /// Seeded weights (uniform, standard deviation 1/sqrt(fan_in)); the output bias starts at
+    /// `outputBias` so an untrained router predicts sigmoid(outputBias) on average.
+    public static func random(topK: Int, hiddenWidth: Int, embeddingWidth: Int, seed: UInt64, outputBias: Float = 2) -> Router {
+        let router = Router(topK: topK, hiddenWidth: hiddenWidth, embeddingWidth: embeddingWidth)
+        var generator = SeededGenerator(seed: seed)
+        for spec in router.specs where spec.shape.count == 2 {
+            let halfWidth = (3.0 / Float(spec.shape[1])).squareRoot()
+            for i in 0..<spec.count { router.storage[spec.offset + i] = (2 * generator.nextUnitFloat() - 1) * halfWidth }
+        }
+        router.tensor("router.fc2.bias")[0] = outputBias
+        return router
+    }
+
+    /// Predicted acceptance probability of the draft drawn from `logits` (softmax at T = 1),
+    /// with `embeddings` the secondary's embedding table [vocabulary][embeddingWidth].
+    public func predict(logits: UnsafeBufferPointer<Float>, embeddings: UnsafePointer<Float>) -> Float {
+        let probabilities = SamplingParameters(temperature: 1).distribution(logits)
+        var entropy = 0.0
+        for p in probabilities where p > 0 { entropy -= p * _log(p) }
+        var order = Array(probabilities.indices)
+        order.sort { probabilities[$0] != probabilities[$1] ? probabilities[$0] > probabilities[$1] : $0 < $1 }
+        features[0] = Float(entropy)
+        for k in 0..<topK {
+            let token = order[min(k, order.count - 1)]
+            features[1 + k] = Float(probabilities[token])
+            for j in 0..<embeddingWidth { features[1 + topK + k * embeddingWidth + j] = embeddings[token * embeddingWidth + j] }
+        }
+        let w1 = tensor("router.fc1.weight"), b1 = tensor("router.fc1.bias")
+        let w2 = tensor("router.fc2.weight"), b2 = tensor("router.fc2.bias")
+        var output = b2[0]
+        features.withUnsafeBufferPointer { x in
+            for h in 0..<hiddenWidth {
+                let z = VectorMath.dot(w1 + h * inputWidth, x.baseAddress!, inputWidth) + b1[h]
+                hidden[h] = max(0, z) // ReLU
+                output += w2[h] * hidden[h]
+            }
+        }
+        return 1 / (1 + Float(_exp(Double(-output))))
+    }
+
+    public func save(to path: String) throws {
+        let tensors = specs.map { (name: $0.name, shape: $0.shape, values: UnsafeBufferPointer(start: UnsafePointer(storage + $0.offset), count: $0.count)) }
+        try Safetensors.write(tensors, metadata: ["router.top_k": String(topK), "router.hidden_width": String(hiddenWidth),
+                                                  "router.embedding_width": String(embeddingWidth)], to: path)
+    }
+
+    public static func load(path: String) throws -> Router {
+        let (tensors, metadata) = try Safetensors.read(path: path)
+        func integer(_ key: String) throws -> Int {
+            guard let value = metadata[key].flatMap(Int.init), value > 0 else {
+                throw CheckpointError(path: path, message: "\(key) missing from __metadata__ or not a positive integer")
+            }
+            return value
+        }
+        let router = Router(topK: try integer("router.top_k"), hiddenWidth: try integer("router.hidden_width"),
+                            embeddingWidth: try integer("router.embedding_width"))
+        for spec in router.specs {
+            guard let tensor = tensors[spec.name], tensor.shape == spec.shape else {
+                throw CheckpointError(path: path, message: "tensor '\(spec.name)' missing or not of shape \(spec.shape)")
+            }
+            tensor.values.withUnsafeBufferPointer { (router.storage + spec.offset).update(from: $0.baseAddress!, count: spec.count) }
+        }
+        return router
+    }
+}

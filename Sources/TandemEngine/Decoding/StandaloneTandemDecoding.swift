@@ -1,0 +1,75 @@
+import Dispatch
+
+/// Standalone Tandem (not lossless): per round the primary processes the pending block
+/// (its own token plus the secondary's gamma tokens) and predicts the next token; the
+/// secondary, attending to the refreshed primary states, then generates gamma tokens.
+/// gamma + 1 tokens per round.
+public struct StandaloneTandemDecoding: DecodingStrategy {
+    public var name: String { "tandem" }
+    public let primary: Transformer
+    public let drafter: TandemDrafter
+    public let gamma: Int
+    var primarySampler: SeededSampler
+    var secondarySampler: SeededSampler
+    public private(set) var telemetry = DecodingTelemetry(strategy: "tandem")
+
+    public init(primary: Transformer, tandem: TandemSecondary, gamma: Int, parameters: SamplingParameters,
+                seed: UInt64, contextCapacity: Int) {
+        precondition(gamma >= 1)
+        self.primary = primary
+        self.gamma = gamma
+        drafter = TandemDrafter(tandem: tandem, contextCapacity: contextCapacity, maxTokens: gamma + 1)
+        primarySampler = SeededSampler(parameters: parameters, seed: seed)
+        secondarySampler = SeededSampler(parameters: parameters, seed: seed ^ 0x5EC0_4DA7)
+    }
+
+    public mutating func generate(prompt: [Int], maxTokens: Int) -> [Int] {
+        precondition(!prompt.isEmpty && maxTokens >= 1)
+        telemetry = DecodingTelemetry(strategy: name)
+        telemetry.promptTokens = prompt.count
+        let capacity = drafter.cache.capacity
+        precondition(prompt.count + maxTokens + gamma + 1 <= capacity, "generation exceeds the context capacity \(capacity)")
+        let cache = primary.makeCache(capacity: capacity)
+        let state = primary.makeState(maxTokens: max(prompt.count, gamma + 1), contextCapacity: capacity)
+        drafter.tandem.requestCaptures(state)
+        var clock = PhaseClock(profiler: primary.profiler)
+        let start = DispatchTime.now().uptimeNanoseconds
+        clock.enter(.prefill, telemetry: &telemetry)
+        primary.forward(prompt, cache: cache, state: state)
+        drafter.prefill(prompt: prompt, primaryState: state)
+        var committed = prompt + [sample(&primarySampler, state.logits(prompt.count - 1), primary)]
+        let decodeStart = DispatchTime.now().uptimeNanoseconds
+        telemetry.prefillNanoseconds = decodeStart - start
+        while committed.count - prompt.count < maxTokens {
+            clock.enter(.draft, telemetry: &telemetry)
+            let count = min(gamma, maxTokens - (committed.count - prompt.count))
+            var logits = drafter.advance(committed)
+            for k in 0..<count {
+                committed.append(sample(&secondarySampler, logits, drafter.model))
+                if k + 1 < count { logits = drafter.advance(committed) }
+            }
+            telemetry.recordRound(drafted: count, accepted: count)
+            if committed.count - prompt.count >= maxTokens { break }
+            clock.enter(.verify, telemetry: &telemetry)
+            let blockStart = cache.length
+            let block = Array(committed[blockStart...])
+            primary.forward(block, cache: cache, state: state)
+            let next = sample(&primarySampler, state.logits(block.count - 1), primary)
+            clock.enter(.commit, telemetry: &telemetry)
+            drafter.commit(kept: block.count, verifiedAt: blockStart, primaryState: state)
+            committed.append(next)
+        }
+        clock.enter(nil, telemetry: &telemetry)
+        telemetry.decodeNanoseconds = DispatchTime.now().uptimeNanoseconds - decodeStart
+        let output = Array(committed[prompt.count...].prefix(maxTokens))
+        telemetry.generatedTokens = output.count
+        return output
+    }
+
+    private func sample(_ sampler: inout SeededSampler, _ logits: UnsafeBufferPointer<Float>, _ model: Transformer) -> Int {
+        model.profiler?.mark()
+        let token = sampler.sample(logits)
+        model.profiler?.lap(model: model.profilerModel, layer: -1, .sampling, tokens: 1)
+        return token
+    }
+}
