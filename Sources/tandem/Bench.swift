@@ -92,6 +92,15 @@ struct Bench: ParsableCommand {
         printError(String(format: "machine: sgemm peak %.1f GFLOP/s, DRAM read %.1f GB/s (medians over the rounds)",
                           limits.peakFlops / 1e9, limits.bandwidth / 1e9))
 
+        let pairs = quick ? 15 : 41
+        let overhead = measureTimerOverhead(engines[0], cache: caches[0], state: states[0], pairs: pairs, generator: &generator)
+        let lapCost = measureLapCost(), lapsPerForward = 4 + 6 * config.layerCount // mark, embedding, final norm, head; 6 per layer
+        let oneToken = Statistics.summarize(samples[0][0]).median
+        printError(String(format: "per-layer timers: %+.2f%% at 1 token, %+.2f%% at 6 tokens (median of %d interleaved pairs); "
+                          + "by count: %d laps x %.0f ns = %.3f%% of a decode step",
+                          100 * overhead[0], 100 * overhead[1], pairs, lapsPerForward, lapCost,
+                          100 * Double(lapsPerForward) * lapCost / oneToken))
+
         let roofline = Roofline(config: config)
         let rooflineOne = roofline.time(tokens: 1, context: context, limits: limits)
         var table = CSVTable(header: ["kernel_backend", "tokens", "context", "median_ns", "p10_ns", "p90_ns",
@@ -130,12 +139,45 @@ struct Bench: ParsableCommand {
                      "dram_read_gbps": String(format: "%.2f", limits.bandwidth / 1e9),
                      "model_parameters": String(weights.parameterCount),
                      "model_bytes_per_token": String(weights.bytesReadPerToken),
-                     "context": String(context), "repeats": String(rounds), "warmup": String(warmup)]
+                     "context": String(context), "repeats": String(rounds), "warmup": String(warmup),
+                     "timer_overhead_1_token": String(format: "%.4f", overhead[0]),
+                     "timer_overhead_6_tokens": String(format: "%.4f", overhead[1])]
         if let auto = engines.first(where: { $0.backend == .auto }) {
             for (role, choices) in auto.kernelPlan { extra["kernel_plan_" + role] = choices }
         }
         try RunMetadata(command: CommandLine.arguments.joined(separator: " "), threads: threads, blasCore: blasCoreName(),
                         seed: engine.seed, start: start, extra: extra).write(to: out + "/bench.json")
         printError("wrote \(out)/bench.csv and \(out)/bench.json")
+    }
+
+    /// Relative cost of the per-layer timers: the same forward pass with and without a
+    /// profiler, interleaved, for blocks of 1 and 6 tokens; the median of per-pair ratios - 1.
+    private func measureTimerOverhead(_ model: Transformer, cache: KeyValueCache, state: ForwardState, pairs: Int,
+                                      generator: inout SeededGenerator) -> [Double] {
+        let profiler = LayerProfiler(models: [("primary", model.config.layerCount)])
+        var ratios: [[Double]] = [[], []]
+        for round in 0..<(pairs + 1) {
+            for (index, n) in [1, 6].enumerated() {
+                let block = (0..<n).map { _ in Int(generator.next() % UInt64(model.config.vocabularySize)) }
+                var times = [0.0, 0.0]
+                for profiled in (round % 2 == 0 ? [false, true] : [true, false]) {
+                    model.profiler = profiled ? profiler : nil
+                    times[profiled ? 1 : 0] = elapsedSeconds { model.forward(block, cache: cache, state: state) }
+                    cache.truncate(to: context)
+                }
+                if round > 0 { ratios[index].append(times[1] / times[0]) }
+            }
+        }
+        model.profiler = nil
+        return ratios.map { Statistics.summarize($0).median - 1 }
+    }
+
+    /// Nanoseconds per profiler lap (one monotonic clock read plus the bookkeeping).
+    private func measureLapCost() -> Double {
+        let profiler = LayerProfiler(models: [("probe", 1)])
+        let laps = 200_000
+        profiler.mark()
+        let seconds = elapsedSeconds { for i in 0..<laps { profiler.lap(model: 0, layer: i & 0, .norm, tokens: 1) } }
+        return seconds * 1e9 / Double(laps)
     }
 }

@@ -4,6 +4,6 @@ import ArgumentParser
 struct Tandem: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Simulate and profile Tandem Transformers and speculative decoding.",
-        discussion: "Built so far: bench (machine limits and engine efficiency). See README's status table.",
-        subcommands: [Bench.self])
+        discussion: "Built so far: generate (every decoding strategy) and bench (machine limits and engine efficiency). See README's status table.",
+        subcommands: [Generate.self, Bench.self])
 }
