@@ -26,7 +26,8 @@ build: deps
 test: deps
 	$(SWIFT) build -c release
 	$(SWIFT) test -c release
-	$(BIN) bench --quick --out .build/bench-smoke
+	Tests/cli/greedy_identity.sh $(BIN)
+	$(BIN) bench --quick --max-tokens 4 --out .build/bench-smoke
 
 quickstart: build
 	$(BIN) bench --quick
