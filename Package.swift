@@ -33,6 +33,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // C libraries
@@ -46,15 +47,21 @@ let package = Package(
                 swiftSettings: hotCodeSettings),
         // Report: CSV tables, durable files
         .target(name: "TandemReport", dependencies: ["TandemEngine"]),
+        // Harness: scenarios, profiling and sweep stages, the run pipeline
+        .target(name: "TandemHarness", dependencies: [
+            "TandemEngine", "TandemAnalysis", "TandemReport",
+            .product(name: "TOMLKit", package: "TOMLKit"),
+        ]),
         // Tool
         .executableTarget(name: "tandem", dependencies: [
-            "TandemEngine", "TandemAnalysis", "TandemReport",
+            "TandemEngine", "TandemAnalysis", "TandemReport", "TandemHarness",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Tests
         .testTarget(name: "TandemEngineTests", dependencies: ["TandemEngine", "TandemAnalysis"]),
         .testTarget(name: "TandemAnalysisTests", dependencies: ["TandemAnalysis"]),
         .testTarget(name: "TandemReportTests", dependencies: ["TandemReport"]),
+        .testTarget(name: "TandemHarnessTests", dependencies: ["TandemHarness"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -12,6 +12,7 @@
 #include <gsl/gsl_vector.h>
 #include <gsl/gsl_matrix.h>
 #include <gsl/gsl_multifit.h>
+#include <gsl/gsl_linalg.h>
 
 // Swift 6 rejects GSL's mutable RNG-type globals; expose them through getters.
 static inline const gsl_rng_type *tandem_gsl_rng_mt19937(void) { return gsl_rng_mt19937; }

@@ -16,7 +16,8 @@ public enum Inference {
     /// Pearson chi-square goodness of fit of `observed` counts to `probabilities` (summing to
     /// 1). Cells with expected count below `minimumExpected` are pooled into one cell so the
     /// chi-square approximation holds. p-value from gsl_cdf_chisq_Q.
-    public static func chiSquare(observed: [Int], probabilities: [Double], minimumExpected: Double = 5)
+    /// `estimatedParameters` fitted from the same data reduce the degrees of freedom.
+    public static func chiSquare(observed: [Int], probabilities: [Double], minimumExpected: Double = 5, estimatedParameters: Int = 0)
         -> (statistic: Double, degreesOfFreedom: Int, pValue: Double) {
         precondition(observed.count == probabilities.count)
         let total = Double(observed.reduce(0, +))
@@ -28,9 +29,9 @@ public enum Inference {
         }
         if pooled.expected > 0 || pooled.observed > 0 { cells.append(pooled) }
         // An observation in a cell of probability 0 is impossible under the hypothesis.
-        if cells.contains(where: { $0.expected == 0 && $0.observed > 0 }) { return (.infinity, max(cells.count - 1, 1), 0) }
+        if cells.contains(where: { $0.expected == 0 && $0.observed > 0 }) { return (.infinity, max(cells.count - 1 - estimatedParameters, 1), 0) }
         let statistic = cells.filter { $0.expected > 0 }.reduce(0) { $0 + ($1.observed - $1.expected) * ($1.observed - $1.expected) / $1.expected }
-        let degrees = max(cells.filter { $0.expected > 0 }.count - 1, 1)
+        let degrees = max(cells.filter { $0.expected > 0 }.count - 1 - estimatedParameters, 1)
         return (statistic, degrees, gsl_cdf_chisq_Q(statistic, Double(degrees)))
     }
 }

@@ -6,6 +6,11 @@ public struct CheckpointError: Error, CustomStringConvertible {
     public var path: String
     public var message: String
     public var description: String { "checkpoint \(path): \(message)" }
+
+    public init(path: String, message: String) {
+        self.path = path
+        self.message = message
+    }
 }
 
 /// Reads and writes safetensors files (Hugging Face format: an 8-byte little-endian header

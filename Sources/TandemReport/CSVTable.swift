@@ -14,6 +14,12 @@ public struct CSVTable: Sendable {
         rows.append(row.map(\.text))
     }
 
+    /// Appends a row of already-formatted fields (e.g. read back from a file).
+    public mutating func appendRaw(_ row: [String]) {
+        precondition(row.count == header.count, "row of \(row.count) fields for \(header.count) columns")
+        rows.append(row)
+    }
+
     public var text: String {
         ([header] + rows).map { $0.map(Self.escape).joined(separator: ",") + "\r\n" }.joined()
     }

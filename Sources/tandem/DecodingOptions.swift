@@ -1,18 +1,11 @@
 import ArgumentParser
 import TandemEngine
+import TandemHarness
 
-/// The strategies of the paper, by CLI name.
-enum StrategyName: String, CaseIterable, ExpressibleByArgument {
-    case primary, secondary, tandem, speed
-    case tandemSpeed = "tandem-speed"
-
-    var needsTandem: Bool { self == .tandem || self == .tandemSpeed }
-    var isSpeculative: Bool { self == .speed || self == .tandemSpeed }
-}
-
-enum PolicyName: String, CaseIterable, ExpressibleByArgument {
-    case fixed, confidence, heuristic, router
-}
+typealias StrategyName = StrategyKind
+typealias PolicyName = PolicyKind
+extension StrategyKind: ExpressibleByArgument {}
+extension PolicyKind: ExpressibleByArgument {}
 
 /// Options of a decoding run: strategy, block policy, sampling, oracle acceptance.
 struct DecodingOptions: ParsableArguments {

@@ -21,7 +21,8 @@ struct GenerationStatistics {
             if !positions.isEmpty { lines.append("accept by position (given earlier accepted): " + positions.joined(separator: ", ")) }
         }
         lines.append(String(format: "prefill: %d tokens in %.2f ms (%.1f tokens/s)", t.promptTokens, Double(t.prefillNanoseconds) / 1e6, t.prefillTokensPerSecond))
-        lines.append(String(format: "decode: %d tokens in %.2f ms (%.2f tokens/s)", t.generatedTokens, Double(t.decodeNanoseconds) / 1e6, t.tokensPerSecond))
+        lines.append(String(format: "decode: %d tokens in %.2f ms (%.2f tokens/s; the first of the %d tokens comes from the prefill)",
+                            t.decodeTokens, Double(t.decodeNanoseconds) / 1e6, t.tokensPerSecond, t.generatedTokens))
         let phases = Phase.allCases.compactMap { phase in t.phaseNanoseconds[phase].map { String(format: "%@ %.2f ms", phase.name, Double($0) / 1e6) } }
         lines.append("time by phase: " + phases.joined(separator: ", "))
         return lines.joined(separator: "\n")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import TandemEngine
+import TandemHarness
 
 /// Options choosing the primary, the secondary and the router for decoding commands.
 struct DecodingModelOptions: ParsableArguments {
@@ -36,43 +37,22 @@ struct DecodingModels {
     let router: Router?
 
     init(options: DecodingModelOptions, needsTandem: Bool, needsRouter: Bool, threads: Int, seed: UInt64) throws {
-        let primaryWeights = try options.primaryCheckpoint.map { try ModelWeights.load(path: $0) }
-            ?? ModelWeights.random(config: options.primaryPreset.config, seed: seed)
-        primary = Transformer(weights: primaryWeights, backend: options.backend, threads: threads)
-        let checkpoint: SecondaryCheckpoint
-        if let path = options.secondaryCheckpoint {
-            checkpoint = try SecondaryCheckpoint.load(path: path, primary: primaryWeights.config)
-            if needsTandem && checkpoint.projections == nil {
-                throw ValidationError("\(path) is a plain secondary (no tandem.* tensors); this strategy needs a tandem secondary")
-            }
-        } else {
-            var config = options.secondaryPreset.config
-            config.vocabularySize = primaryWeights.config.vocabularySize
-            config.maxContext = primaryWeights.config.maxContext
-            let weights = try ModelWeights.random(config: config, seed: seed &+ 1)
-            var projections: ProjectionWeights?
-            if needsTandem {
-                let p = ProjectionWeights(secondaryLayers: config.layerCount, secondaryWidth: config.width, primaryWidth: primaryWeights.config.width)
-                p.randomize(seed: seed &+ 2)
-                projections = p
-            }
-            checkpoint = SecondaryCheckpoint(weights: weights, projections: projections, layerMap: options.layerMap,
-                                             primaryLayers: primaryWeights.config.layerCount)
-        }
-        guard checkpoint.weights.config.vocabularySize == primaryWeights.config.vocabularySize else {
-            throw ValidationError("the secondary's vocabulary (\(checkpoint.weights.config.vocabularySize)) differs from the primary's (\(primaryWeights.config.vocabularySize))")
-        }
-        let secondary = Transformer(weights: checkpoint.weights, backend: options.backend, threads: threads)
-        self.secondary = secondary
-        tandem = checkpoint.projections.map {
-            TandemSecondary(model: secondary, projections: $0, layerMap: checkpoint.layerMap, primaryConfig: primaryWeights.config)
-        }
+        let primaryDefinition = ModelDefinition(name: "primary", source: options.primaryCheckpoint.map { .checkpoint($0) } ?? .preset(options.primaryPreset),
+                                                kind: .plain, layerMap: .output)
+        primary = try ModelFactory.primary(primaryDefinition, seed: seed, backend: options.backend, threads: threads)
+        let secondaryDefinition = ModelDefinition(name: "secondary", source: options.secondaryCheckpoint.map { .checkpoint($0) } ?? .preset(options.secondaryPreset),
+                                                  kind: needsTandem ? .tandem : .plain, layerMap: options.layerMap)
+        let built = try ModelFactory.secondary(secondaryDefinition, primary: primary.config, index: 0, seed: seed,
+                                               backend: options.backend, threads: threads)
+        secondary = built.model
+        tandem = built.tandem
         if needsRouter {
-            router = try options.routerCheckpoint.map { try Router.load(path: $0) }
+            let router = try options.routerCheckpoint.map { try Router.load(path: $0) }
                 ?? Router.random(topK: 4, hiddenWidth: 32, embeddingWidth: secondary.config.width, seed: seed &+ 3)
-            if let router, router.embeddingWidth != secondary.config.width {
+            guard router.embeddingWidth == secondary.config.width else {
                 throw ValidationError("the router expects secondary width \(router.embeddingWidth), the secondary has \(secondary.config.width)")
             }
+            self.router = router
         } else {
             router = nil
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import TandemEngine
+import TandemHarness
 
 /// Options shared by every command that runs the engine.
 struct EngineOptions: ParsableArguments {
@@ -25,21 +26,6 @@ struct ModelOptions: ParsableArguments {
     func loadWeights(seed: UInt64) throws -> ModelWeights {
         if let checkpoint { return try ModelWeights.load(path: checkpoint) }
         return try ModelWeights.random(config: preset.config, seed: seed)
-    }
-}
-
-enum ModelPreset: String, CaseIterable, ExpressibleByArgument {
-    /// The reference primary of PLATFORM.md (155 MB of fp32 weights, more than L3).
-    case p150
-    /// A small model whose weights fit in L3 (a typical secondary).
-    case s10
-
-    var config: ModelConfig {
-        switch self {
-        case .p150: return .p150
-        case .s10: return ModelConfig(vocabularySize: 256, width: 256, layerCount: 4, headCount: 4,
-                                      keyValueHeadCount: 4, feedForwardWidth: 704, maxContext: 2048)
-        }
     }
 }
 

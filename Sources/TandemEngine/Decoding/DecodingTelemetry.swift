@@ -10,6 +10,10 @@ public struct DecodingTelemetry: Sendable {
     public var accepted = 0
     /// acceptedLengthHistogram[a]: rounds in which exactly a drafts were accepted.
     public var acceptedLengthHistogram: [Int] = []
+    /// fullRoundHistogram[a]: like acceptedLengthHistogram, over the rounds that drafted the
+    /// policy's full block (not clipped by the token budget or stopped early): the sample for
+    /// testing the i.i.d.-acceptance model.
+    public var fullRoundHistogram: [Int] = []
     /// Per draft position k + 1: rounds that drafted it, rounds that judged it (every earlier
     /// draft was accepted, so the primary's verdict on it counted), and rounds that accepted it.
     public var draftedByPosition: [Int] = []
@@ -24,13 +28,17 @@ public struct DecodingTelemetry: Sendable {
     public init(strategy: String) { self.strategy = strategy }
 
     /// Records one speculative round.
-    public mutating func recordRound(drafted roundDrafted: Int, accepted roundAccepted: Int) {
+    public mutating func recordRound(drafted roundDrafted: Int, accepted roundAccepted: Int, fullBlock: Int? = nil) {
         rounds += 1
         drafted += roundDrafted
         accepted += roundAccepted
         func grow(_ array: inout [Int], to count: Int) { if array.count < count { array += Array(repeating: 0, count: count - array.count) } }
         grow(&acceptedLengthHistogram, to: roundAccepted + 1)
         acceptedLengthHistogram[roundAccepted] += 1
+        if let fullBlock, roundDrafted == fullBlock {
+            grow(&fullRoundHistogram, to: fullBlock + 1)
+            fullRoundHistogram[roundAccepted] += 1
+        }
         grow(&draftedByPosition, to: roundDrafted)
         grow(&acceptedByPosition, to: roundDrafted)
         grow(&judgedByPosition, to: roundDrafted)
@@ -49,7 +57,9 @@ public struct DecodingTelemetry: Sendable {
     public var acceptanceByPosition: [Double] {
         zip(acceptedByPosition, judgedByPosition).map { $1 > 0 ? Double($0) / Double($1) : 0 }
     }
-    /// Generated tokens per second of decode wall time (prefill excluded).
-    public var tokensPerSecond: Double { decodeNanoseconds > 0 ? Double(generatedTokens) * 1e9 / Double(decodeNanoseconds) : 0 }
+    /// Tokens produced by the decode loop: all but the first, which the prefill yields.
+    public var decodeTokens: Int { max(generatedTokens - 1, 0) }
+    /// Decode tokens per second of decode wall time (prefill excluded).
+    public var tokensPerSecond: Double { decodeNanoseconds > 0 ? Double(decodeTokens) * 1e9 / Double(decodeNanoseconds) : 0 }
     public var prefillTokensPerSecond: Double { prefillNanoseconds > 0 ? Double(promptTokens) * 1e9 / Double(prefillNanoseconds) : 0 }
 }

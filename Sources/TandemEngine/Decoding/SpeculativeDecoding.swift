@@ -55,7 +55,8 @@ public struct SpeculativeDecoding: DecodingStrategy {
             clock.enter(.draft, telemetry: &telemetry)
             drafts.removeAll(keepingCapacity: true)
             distributions.removeAll(keepingCapacity: true)
-            let budget = min(policy.maxDrafts, maxTokens - (committed.count - prompt.count) - 1)
+            let roundMax = policy.maxDrafts
+            let budget = min(roundMax, maxTokens - (committed.count - prompt.count) - 1)
             if budget > 0 {
                 var logits = drafter.advance(committed)
                 for position in 1...budget {
@@ -95,7 +96,7 @@ public struct SpeculativeDecoding: DecodingStrategy {
             drafter.commit(kept: 1 + accepted, verifiedAt: verifyStart, primaryState: state)
             committed += drafts.prefix(accepted)
             committed.append(final)
-            telemetry.recordRound(drafted: drafts.count, accepted: accepted)
+            telemetry.recordRound(drafted: drafts.count, accepted: accepted, fullBlock: roundMax)
             policy.update(drafted: drafts.count, accepted: accepted)
         }
         clock.enter(nil, telemetry: &telemetry)

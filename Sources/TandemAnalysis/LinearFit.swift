@@ -1,0 +1,127 @@
+import CGSL
+
+/// A weighted least-squares fit y = X beta (GSL gsl_multifit_wlinear) with the coefficients'
+/// covariance, so predictions carry standard errors (gsl_multifit_linear_est).
+public struct LinearFit: Sendable {
+    public let termNames: [String]
+    public let coefficients: [Double]
+    /// Row-major p x p covariance of the coefficients.
+    public let covariance: [Double]
+    public let chiSquared: Double
+    public let rSquared: Double
+    public let observations: Int
+    public var degreesOfFreedom: Int { observations - coefficients.count }
+
+    public var standardErrors: [Double] {
+        (0..<coefficients.count).map { max(covariance[$0 * coefficients.count + $0], 0).squareRoot() }
+    }
+
+    /// Fits `design` rows (one per observation, p columns) to `values` with `weights`
+    /// (inverse variances). Needs at least p observations.
+    public init(termNames: [String], design: [[Double]], values: [Double], weights: [Double]) {
+        let n = values.count, p = termNames.count
+        precondition(n >= p && design.count == n && weights.count == n && design.allSatisfy { $0.count == p },
+                     "a fit of \(p) terms needs at least \(p) observations with \(p) columns, got \(n)")
+        let x = gsl_matrix_alloc(n, p)!, y = gsl_vector_alloc(n)!, w = gsl_vector_alloc(n)!
+        let c = gsl_vector_alloc(p)!, cov = gsl_matrix_alloc(p, p)!
+        let work = gsl_multifit_linear_alloc(n, p)!
+        defer { gsl_matrix_free(x); gsl_vector_free(y); gsl_vector_free(w); gsl_vector_free(c); gsl_matrix_free(cov); gsl_multifit_linear_free(work) }
+        for i in 0..<n {
+            for j in 0..<p { gsl_matrix_set(x, i, j, design[i][j]) }
+            gsl_vector_set(y, i, values[i])
+            gsl_vector_set(w, i, weights[i])
+        }
+        var chisq = 0.0
+        gsl_multifit_wlinear(x, w, y, c, cov, &chisq, work)
+        self.termNames = termNames
+        coefficients = (0..<p).map { gsl_vector_get(c, $0) }
+        covariance = (0..<(p * p)).map { gsl_matrix_get(cov, $0 / p, $0 % p) }
+        chiSquared = chisq
+        observations = n
+        let totalWeight = weights.reduce(0, +)
+        let mean = zip(values, weights).reduce(0) { $0 + $1.0 * $1.1 } / totalWeight
+        let total = zip(values, weights).reduce(0) { $0 + $1.1 * ($1.0 - mean) * ($1.0 - mean) }
+        rSquared = total > 0 ? 1 - chisq / total : 1
+    }
+
+    /// The fitted value at basis vector `x` and its standard error (GSL gsl_multifit_linear_est).
+    public func predict(_ x: [Double]) -> (value: Double, standardError: Double) {
+        let p = coefficients.count
+        precondition(x.count == p)
+        let xv = gsl_vector_alloc(p)!, c = gsl_vector_alloc(p)!, cov = gsl_matrix_alloc(p, p)!
+        defer { gsl_vector_free(xv); gsl_vector_free(c); gsl_matrix_free(cov) }
+        for j in 0..<p { gsl_vector_set(xv, j, x[j]); gsl_vector_set(c, j, coefficients[j]) }
+        for i in 0..<(p * p) { gsl_matrix_set(cov, i / p, i % p, covariance[i]) }
+        var y = 0.0, error = 0.0
+        gsl_multifit_linear_est(xv, c, cov, &y, &error)
+        return (y, error)
+    }
+}
+
+/// One timing cell: a block of `tokens` at `context`, from `samples` repeats.
+public struct CostObservation: Sendable {
+    public var tokens: Int
+    public var context: Int
+    public var samples: [Double] // nanoseconds
+
+    public init(tokens: Int, context: Int, samples: [Double]) {
+        self.tokens = tokens
+        self.context = context
+        self.samples = samples
+    }
+
+    public var summary: SampleSummary { Statistics.summarize(samples) }
+    /// Inverse variance of the mean, with a floor of 0.5% of the mean as standard error so a
+    /// lucky run of identical timings cannot dominate the fit.
+    public var weight: Double {
+        let s = summary
+        let variance = s.count > 1 ? s.standardDeviation * s.standardDeviation / Double(s.count) : 0
+        return 1 / max(variance, (0.005 * s.mean) * (0.005 * s.mean), 1)
+    }
+}
+
+/// The block-cost curve of one model: T(n, c) = a_n + b * n * c, a level a_n per profiled block
+/// size (the curve is flat while weights stream from DRAM and rises past the ridge, which no
+/// low-order polynomial follows) and an attention term linear in n * c. Block sizes between
+/// profiled ones interpolate linearly; beyond the largest, extrapolate from the last two.
+public struct BlockCostFit: Sendable {
+    public let levels: [Int]
+    public let contextTerm: Bool
+    public let fit: LinearFit
+
+    public init(observations: [CostObservation]) {
+        levels = Array(Set(observations.map(\.tokens))).sorted()
+        contextTerm = Set(observations.map(\.context)).count > 1
+        let names = levels.map { "a_\($0)" } + (contextTerm ? ["b_n_context"] : [])
+        let levels = self.levels, contextTerm = self.contextTerm
+        let design = observations.map { o in
+            levels.map { $0 == o.tokens ? 1.0 : 0.0 } + (contextTerm ? [Double(o.tokens * o.context)] : [])
+        }
+        fit = LinearFit(termNames: names, design: design, values: observations.map { $0.summary.mean },
+                        weights: observations.map(\.weight))
+    }
+
+    /// The fit's basis vector for a block of `tokens` at `context`.
+    public func basis(tokens: Int, context: Int) -> [Double] {
+        var x = [Double](repeating: 0, count: levels.count + (contextTerm ? 1 : 0))
+        if let exact = levels.firstIndex(of: tokens) {
+            x[exact] = 1
+        } else if levels.count == 1 {
+            x[0] = Double(tokens) / Double(levels[0])
+        } else {
+            // Interpolate between neighbours, or extrapolate from the two nearest levels.
+            let upper = levels.firstIndex(where: { $0 > tokens }).map { max($0, 1) } ?? levels.count - 1
+            let lower = upper - 1
+            let t = Double(tokens - levels[lower]) / Double(levels[upper] - levels[lower])
+            x[lower] = 1 - t
+            x[upper] = t
+        }
+        if contextTerm { x[levels.count] = Double(tokens * context) }
+        return x
+    }
+
+    /// Predicted nanoseconds for a block of `tokens` at `context`, with its standard error.
+    public func predict(tokens: Int, context: Int) -> (value: Double, standardError: Double) {
+        fit.predict(basis(tokens: tokens, context: context))
+    }
+}

@@ -1,0 +1,153 @@
+import TandemAnalysis
+import TandemEngine
+import TandemReport
+
+/// The fitted costs of a scenario's models.
+public struct CalibratedCosts {
+    public var primary: BlockCostFit
+    public var secondaries: [String: BlockCostFit]
+    /// The secondaries' first draft step of a round (cold cache).
+    public var secondariesCold: [String: BlockCostFit]
+    /// T_P(n) = p0 + p1 n per tandem secondary.
+    public var projections: [String: LinearFit]
+    /// Mean and standard error of the per-round overhead per secondary, and of the per-token
+    /// overhead of the primary-alone loop.
+    public var roundOverheads: [String: (mean: Double, standardError: Double)]
+    public var tokenOverhead: (mean: Double, standardError: Double)
+    public var limits: MachineLimits
+
+    /// Costs at context `c` for `secondary` (coefficients optionally drawn from their
+    /// uncertainty by `random`).
+    public func roundCosts(secondary: String, context c: Int, random: RandomSource? = nil) -> RoundCosts {
+        func curve(_ fit: BlockCostFit) -> @Sendable (Int) -> Double {
+            let beta = random.map { $0.coefficients(of: fit.fit) } ?? fit.fit.coefficients
+            return { n in zip(fit.basis(tokens: n, context: c), beta).reduce(0) { $0 + $1.0 * $1.1 } }
+        }
+        let primaryCurve = curve(primary)
+        let secondaryStep = curve(secondaries[secondary]!)(1)
+        let firstStep = secondariesCold[secondary].map { curve($0)(1) }
+        var projection: @Sendable (Int) -> Double = { _ in 0 }
+        if let fit = projections[secondary] {
+            let beta = random.map { $0.coefficients(of: fit) } ?? fit.coefficients
+            projection = { n in beta[0] + beta[1] * Double(n) }
+        }
+        func draw(_ value: (mean: Double, standardError: Double)) -> Double {
+            value.mean + (random?.gaussian(sigma: value.standardError) ?? 0)
+        }
+        return RoundCosts(primary: primaryCurve, secondaryStep: secondaryStep, secondaryFirstStep: firstStep, projection: projection,
+                          roundOverhead: draw(roundOverheads[secondary] ?? (0, 0)), baselineOverhead: draw(tokenOverhead))
+    }
+}
+
+/// Calibrate: weighted least-squares fits (GSL) of the profiled costs, written to
+/// calibration.csv; per-layer statistics to layers.csv; the block-cost curve against the
+/// roofline to block_cost.csv.
+public enum CalibrationStage {
+    public static func run(_ context: RunContext) throws -> CalibratedCosts {
+        guard let samples = context.readTable(ProfileStage.samplesFile), let overheads = context.readTable(ProfileStage.overheadsFile),
+              let limitsRow = context.readTable(ProfileStage.limitsFile)?.first, limitsRow.count == 3 else {
+            throw ScenarioError(file: context.path(ProfileStage.samplesFile), key: "", expectation: "profile results missing: run the profile stage first")
+        }
+        let limits = MachineLimits(peakFlops: (Double(limitsRow[1]) ?? 80) * 1e9, bandwidth: (Double(limitsRow[2]) ?? 19) * 1e9,
+                                   threads: Int(limitsRow[0]) ?? 1)
+        // Group samples: (model, quantity, tokens, context) -> nanoseconds.
+        var cells: [String: [String: CostObservation]] = [:]
+        for row in samples where row.count == 6 {
+            let key = "\(row[2])|\(row[3])", group = "\(row[0])|\(row[1])"
+            var observation = cells[group]?[key] ?? CostObservation(tokens: Int(row[2])!, context: Int(row[3])!, samples: [])
+            observation.samples.append(Double(row[5])!)
+            cells[group, default: [:]][key] = observation
+        }
+        func observations(_ model: String, _ quantity: String) -> [CostObservation] {
+            (cells["\(model)|\(quantity)"] ?? [:]).values.sorted { ($0.tokens, $0.context) < ($1.tokens, $1.context) }
+        }
+        var table = CSVTable(header: ["model", "quantity", "term", "estimate_ns", "std_error_ns", "r_squared", "observations", "degrees_of_freedom"])
+        func record(_ model: String, _ quantity: String, _ fit: LinearFit) {
+            for (index, name) in fit.termNames.enumerated() {
+                table.append([.string(model), .string(quantity), .string(name), .real(fit.coefficients[index]), .real(fit.standardErrors[index]),
+                              .real(fit.rSquared), .integer(fit.observations), .integer(fit.degreesOfFreedom)])
+            }
+        }
+        let primary = BlockCostFit(observations: observations("primary", "forward"))
+        record("primary", "block_forward", primary.fit)
+        var secondaries: [String: BlockCostFit] = [:], secondariesCold: [String: BlockCostFit] = [:], projections: [String: LinearFit] = [:]
+        var roundOverheads: [String: (Double, Double)] = [:]
+        for secondary in context.secondaries {
+            let fit = BlockCostFit(observations: observations(secondary.name, "forward"))
+            secondaries[secondary.name] = fit
+            record(secondary.name, "block_forward", fit.fit)
+            let cold = observations(secondary.name, "forward_cold")
+            if !cold.isEmpty {
+                let coldFit = BlockCostFit(observations: cold)
+                secondariesCold[secondary.name] = coldFit
+                record(secondary.name, "block_forward_cold", coldFit.fit)
+            }
+            let projection = observations(secondary.name, "projection")
+            if !projection.isEmpty {
+                let fit = LinearFit(termNames: ["p0", "p1_per_token"], design: projection.map { [1, Double($0.tokens)] },
+                                    values: projection.map { $0.summary.mean }, weights: projection.map(\.weight))
+                projections[secondary.name] = fit
+                record(secondary.name, "tandem_projection", fit)
+            }
+        }
+        func overhead(_ model: String) -> (Double, Double) {
+            let values = overheads.filter { $0.count == 4 && $0[0] == model }.compactMap { Double($0[3]) }
+            guard !values.isEmpty else { return (0, 0) }
+            let s = Statistics.summarize(values)
+            return (s.mean, s.count > 1 ? s.standardDeviation / Double(s.count).squareRoot() : 0)
+        }
+        let tokenOverhead = overhead("primary")
+        table.append(["primary", "token_overhead", "mean", .real(tokenOverhead.0), .real(tokenOverhead.1), "", .integer(overheads.filter { $0.first == "primary" }.count), ""])
+        for secondary in context.secondaries {
+            let value = overhead(secondary.name)
+            roundOverheads[secondary.name] = value
+            table.append([.string(secondary.name), "round_overhead", "mean", .real(value.0), .real(value.1), "",
+                          .integer(overheads.filter { $0.first == secondary.name }.count), ""])
+        }
+        try context.write(table, to: "calibration.csv")
+        try writeLayers(context)
+        try writeBlockCost(context, primary: primary, observations: observations("primary", "forward"), limits: limits)
+        return CalibratedCosts(primary: primary, secondaries: secondaries, secondariesCold: secondariesCold, projections: projections,
+                               roundOverheads: roundOverheads.mapValues { (mean: $0.0, standardError: $0.1) },
+                               tokenOverhead: (mean: tokenOverhead.0, standardError: tokenOverhead.1), limits: limits)
+    }
+
+    /// layers.csv: per (model, layer, component, phase, tokens, context), statistics over repeats.
+    static func writeLayers(_ context: RunContext) throws {
+        guard let rows = context.readTable(ProfileStage.layersFile) else { return }
+        var groups: [[String]: [Double]] = [:]
+        var order: [[String]] = []
+        for row in rows where row.count == 8 {
+            let key = Array(row[0..<6])
+            if groups[key] == nil { order.append(key) }
+            groups[key, default: []].append(Double(row[7])!)
+        }
+        var table = CSVTable(header: ["model", "layer", "component", "phase", "tokens", "context", "calls", "mean_ns", "median_ns",
+                                      "sd_ns", "ci95_lo_ns", "ci95_hi_ns"])
+        for key in order {
+            let s = Statistics.summarize(groups[key]!)
+            table.append(key.map { .string($0) } + [.integer(s.count), .real(s.mean), .real(s.median), .real(s.standardDeviation),
+                                                     .real(s.confidenceLow), .real(s.confidenceHigh)])
+        }
+        try context.write(table, to: "layers.csv")
+    }
+
+    /// block_cost.csv: the primary's T(n)/T(1) per context with the roofline ratio and the fit.
+    static func writeBlockCost(_ context: RunContext, primary: BlockCostFit, observations: [CostObservation], limits: MachineLimits) throws {
+        let roofline = Roofline(config: context.primary.config)
+        var table = CSVTable(header: ["model", "tokens", "context", "median_ns", "ci95_lo_ns", "ci95_hi_ns", "fitted_ns",
+                                      "ratio_to_one_token", "roofline_ratio", "efficiency"])
+        for c in Set(observations.map(\.context)).sorted() {
+            let row = observations.filter { $0.context == c }
+            guard let one = row.first(where: { $0.tokens == 1 })?.summary.median else { continue }
+            let rooflineOne = roofline.time(tokens: 1, context: c, limits: limits)
+            for o in row {
+                let s = o.summary, r = roofline.time(tokens: o.tokens, context: c, limits: limits)
+                table.append(["primary", .integer(o.tokens), .integer(c), .real(s.median), .real(s.confidenceLow), .real(s.confidenceHigh),
+                              .real(primary.predict(tokens: o.tokens, context: c).value), .real(s.median / one),
+                              .real(r / rooflineOne), .real(r * 1e9 / s.median)])
+            }
+        }
+        try context.write(table, to: "block_cost.csv")
+    }
+}

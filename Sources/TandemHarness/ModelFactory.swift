@@ -1,0 +1,62 @@
+import TandemEngine
+
+/// A secondary ready to decode: its transformer and, for a tandem secondary, the projections.
+public struct BuiltSecondary {
+    public let name: String
+    public let model: Transformer
+    public let tandem: TandemSecondary?
+}
+
+/// Builds engines from model definitions: presets and configs get seeded random weights
+/// (a tandem secondary also seeded random projections), checkpoints are loaded.
+public enum ModelFactory {
+    public static func primary(_ definition: ModelDefinition, seed: UInt64, backend: KernelBackend, threads: Int) throws -> Transformer {
+        let weights: ModelWeights
+        switch definition.source {
+        case .preset(let preset): weights = try ModelWeights.random(config: preset.config, seed: seed)
+        case .config(let config): weights = try ModelWeights.random(config: config, seed: seed)
+        case .checkpoint(let path): weights = try ModelWeights.load(path: path)
+        }
+        return Transformer(weights: weights, backend: backend, threads: threads)
+    }
+
+    /// `index` distinguishes the seeds of several secondaries.
+    public static func secondary(_ definition: ModelDefinition, primary: ModelConfig, index: Int, seed: UInt64,
+                                 backend: KernelBackend, threads: Int) throws -> BuiltSecondary {
+        let checkpoint: SecondaryCheckpoint
+        let secondarySeed = seed &+ 1000 &* UInt64(index + 1)
+        func random(_ base: ModelConfig) throws -> SecondaryCheckpoint {
+            var config = base
+            config.vocabularySize = primary.vocabularySize
+            config.maxContext = min(config.maxContext, primary.maxContext)
+            let weights = try ModelWeights.random(config: config, seed: secondarySeed)
+            guard definition.kind == .tandem else { return SecondaryCheckpoint(weights: weights, projections: nil) }
+            let projections = ProjectionWeights(secondaryLayers: config.layerCount, secondaryWidth: config.width, primaryWidth: primary.width)
+            projections.randomize(seed: secondarySeed &+ 1)
+            return SecondaryCheckpoint(weights: weights, projections: projections, layerMap: definition.layerMap, primaryLayers: primary.layerCount)
+        }
+        switch definition.source {
+        case .preset(let preset): checkpoint = try random(preset.config)
+        case .config(let config): checkpoint = try random(config)
+        case .checkpoint(let path):
+            checkpoint = try SecondaryCheckpoint.load(path: path, primary: primary)
+            if definition.kind == .tandem && checkpoint.projections == nil {
+                throw CheckpointError(path: path, message: "secondary '\(definition.name)' has kind = \"tandem\" but the checkpoint has no tandem.* projection tensors")
+            }
+        }
+        guard checkpoint.weights.config.vocabularySize == primary.vocabularySize else {
+            throw CheckpointError(path: definition.name, message: "the secondary's vocabulary (\(checkpoint.weights.config.vocabularySize)) differs from the primary's (\(primary.vocabularySize))")
+        }
+        let model = Transformer(weights: checkpoint.weights, backend: backend, threads: threads)
+        let tandem = definition.kind == .tandem ? checkpoint.projections.map {
+            TandemSecondary(model: model, projections: $0, layerMap: checkpoint.layerMap, primaryConfig: primary)
+        } : nil
+        return BuiltSecondary(name: definition.name, model: model, tandem: tandem)
+    }
+
+    /// Byte tokens of `text`, repeated or cut to exactly `length` (the context axis).
+    public static func prompt(_ text: String, length: Int, vocabularySize: Int) -> [Int] {
+        let bytes = Array(text.utf8).map { Int($0) % vocabularySize }
+        return (0..<length).map { bytes[$0 % bytes.count] }
+    }
+}

@@ -1,0 +1,155 @@
+import TandemAnalysis
+import TandemEngine
+import TandemReport
+
+/// Profile: the forward-pass cost of every model over the grid of block sizes and contexts,
+/// per layer and component; the tandem projection cost; and the per-round and per-token
+/// overheads of the decoding loops. Writes raw samples (profile_*.csv) for calibration.
+public enum ProfileStage {
+    public static let samplesFile = "profile_samples.csv"
+    public static let layersFile = "profile_layers.csv"
+    public static let overheadsFile = "profile_overheads.csv"
+    public static let limitsFile = "machine_limits.csv"
+
+    public static func isComplete(_ context: RunContext) -> Bool {
+        [samplesFile, layersFile, overheadsFile, limitsFile].allSatisfy { context.readTable($0) != nil }
+    }
+
+    public static func run(_ context: RunContext) throws {
+        let scenario = context.scenario, settings = scenario.profile
+        context.log("profile: machine limits...")
+        let limits = MachineLimits.measure(threads: context.primary.threads, repeats: 3)
+        var limitsTable = CSVTable(header: ["threads", "peak_gflops", "dram_read_gbps"])
+        limitsTable.append([.integer(limits.threads), .real(limits.peakFlops / 1e9), .real(limits.bandwidth / 1e9)])
+
+        var samples = CSVTable(header: ["model", "quantity", "tokens", "context", "repeat", "nanoseconds"])
+        var layers = CSVTable(header: ["model", "layer", "component", "phase", "tokens", "context", "repeat", "nanoseconds"])
+        // (name, model, block sizes, phase label of its blocks)
+        var targets: [(String, Transformer, [Int])] = [("primary", context.primary, settings.tokens)]
+        for secondary in context.secondaries { targets.append((secondary.name, secondary.model, [1, 2])) }
+        let totalRounds = targets.count * settings.contexts.count * (settings.warmup + settings.repeats)
+        var done = 0
+        context.progress(0, totalRounds, "profile")
+        // The primary streams its 155 MB through L3 between draft rounds, so a secondary's
+        // first step of a round runs cold and the rest warm: both are timed ("forward_cold"
+        // right after an untimed primary pass, then "forward").
+        let flusher = context.primary
+        let flushCache = flusher.makeCache(capacity: 4), flushState = flusher.makeState(maxTokens: 1, contextCapacity: 4)
+        func flush() { flusher.forward([1], cache: flushCache, state: flushState); flushCache.truncate(to: 0) }
+        for (name, model, tokenGrid) in targets {
+            let isPrimary = model === context.primary
+            let profiler = LayerProfiler(models: [(name, model.config.layerCount)])
+            let maxTokens = tokenGrid.max()!
+            for c in settings.contexts {
+                let cache = model.makeCache(capacity: c + maxTokens + 1)
+                let state = model.makeState(maxTokens: max(maxTokens, c, 1), contextCapacity: c + maxTokens + 1)
+                var generator = SeededGenerator(seed: scenario.seed &+ UInt64(c))
+                let vocabulary = UInt64(model.config.vocabularySize)
+                if c > 0 { model.forward((0..<c).map { _ in Int(generator.next() % vocabulary) }, cache: cache, state: state) }
+                for round in 0..<(settings.warmup + settings.repeats) {
+                    for n in tokenGrid {
+                        for quantity in isPrimary ? ["forward"] : ["forward_cold", "forward"] {
+                            if quantity == "forward_cold" { flush() }
+                            let block = (0..<n).map { _ in Int(generator.next() % vocabulary) }
+                            profiler.reset()
+                            profiler.phase = isPrimary ? (n == 1 ? .decode : .verify) : .draft
+                            model.profiler = quantity == "forward" ? profiler : nil
+                            let seconds = elapsedSeconds { model.forward(block, cache: cache, state: state) }
+                            model.profiler = nil
+                            cache.truncate(to: c)
+                            guard round >= settings.warmup else { continue }
+                            let repeatIndex = round - settings.warmup
+                            samples.append([.string(name), .string(quantity), .integer(n), .integer(c), .integer(repeatIndex), .integer(Int(seconds * 1e9))])
+                            guard quantity == "forward" else { continue }
+                            for record in profiler.records {
+                                layers.append([.string(name), record.layer.map { .integer($0) } ?? "", .string(record.component.name),
+                                               .string(record.phase.name), .integer(n), .integer(c), .integer(repeatIndex),
+                                               .integer(Int(record.slot.nanoseconds))])
+                            }
+                        }
+                    }
+                    done += 1
+                    context.progress(done, totalRounds, "profile")
+                }
+            }
+        }
+        try profileProjections(context, into: &samples)
+        let overheads = try profileOverheads(context)
+        try context.write(limitsTable, to: limitsFile)
+        try context.write(samples, to: samplesFile)
+        try context.write(layers, to: layersFile)
+        try context.write(overheads, to: overheadsFile)
+    }
+
+    /// T_P(n): writing n projected primary states into a tandem secondary's cache at each context.
+    static func profileProjections(_ context: RunContext, into samples: inout CSVTable) throws {
+        let settings = context.scenario.profile
+        let primary = context.primary
+        let maxTokens = settings.tokens.max()!
+        for secondary in context.secondaries {
+            guard let tandem = secondary.tandem else { continue }
+            let state = primary.makeState(maxTokens: maxTokens, contextCapacity: maxTokens + 1)
+            let flushCache = primary.makeCache(capacity: 4), flushState = primary.makeState(maxTokens: 1, contextCapacity: 4)
+            tandem.requestCaptures(state)
+            primary.forward((0..<maxTokens).map { $0 % primary.config.vocabularySize }, cache: primary.makeCache(capacity: maxTokens + 1), state: state)
+            for c in settings.contexts {
+                let cache = secondary.model.makeCache(capacity: c + maxTokens + 1)
+                cache.extend(by: c) // contents do not affect the cost
+                for round in 0..<(settings.warmup + settings.repeats) {
+                    for n in settings.tokens {
+                        // The commit follows a verification pass: time it after one (cold).
+                        primary.forward((0..<1).map { $0 }, cache: flushCache, state: flushState)
+                        flushCache.truncate(to: 0)
+                        let seconds = elapsedSeconds { tandem.writeProjectedEntries(from: state, rows: 0..<n, at: c, cache: cache) }
+                        if round >= settings.warmup {
+                            samples.append([.string(secondary.name), "projection", .integer(n), .integer(c),
+                                            .integer(round - settings.warmup), .integer(Int(seconds * 1e9))])
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Loop overheads: wall time not spent in model compute, per token of the primary-alone
+    /// loop and per round of SPEED (oracle alpha 0.6, gamma 3), at the first sweep context.
+    static func profileOverheads(_ context: RunContext) throws -> CSVTable {
+        let scenario = context.scenario, settings = scenario.profile
+        let c = max(scenario.sweep.contexts.first ?? 16, 1)
+        let prompt = ModelFactory.prompt(scenario.sweep.prompt, length: c, vocabularySize: context.primary.config.vocabularySize)
+        let tokens = 24, capacity = c + tokens + 8
+        var table = CSVTable(header: ["model", "quantity", "repeat", "nanoseconds"])
+        let compute: Set<Component> = [.embedding, .norm, .attentionProjection, .attentionScores, .feedForward, .tandemProjection, .lmHead]
+        for target in [nil] + context.secondaries.map(Optional.some) {
+            let profiler = LayerProfiler(models: [("primary", context.primary.config.layerCount),
+                                                  ("secondary", target?.model.config.layerCount ?? 1)])
+            context.primary.profiler = profiler
+            target?.model.profiler = profiler
+            target?.model.profilerModel = 1
+            defer { context.primary.profiler = nil; target?.model.profiler = nil; target?.model.profilerModel = 0 }
+            for round in 0..<(settings.warmup + settings.repeats) {
+                profiler.reset()
+                var strategy: DecodingStrategy
+                if let target {
+                    let drafter: Drafter = target.tandem.map { TandemDrafter(tandem: $0, contextCapacity: capacity, maxTokens: 8) }
+                        ?? PlainDrafter(model: target.model, contextCapacity: capacity, maxTokens: 8)
+                    strategy = SpeculativeDecoding(primary: context.primary, drafter: drafter, policy: FixedPolicy(gamma: 3),
+                                                   rule: OracleAcceptance(alphas: [0.6], parameters: .greedy, seed: UInt64(round)),
+                                                   parameters: .greedy, seed: UInt64(round))
+                } else {
+                    strategy = AutoregressiveDecoding(name: "primary", model: context.primary, parameters: .greedy, seed: 0)
+                }
+                _ = strategy.generate(prompt: prompt, maxTokens: tokens)
+                guard round >= settings.warmup else { continue }
+                let telemetry = strategy.telemetry
+                let computeNanoseconds = profiler.records.filter { $0.phase != .prefill && compute.contains($0.component) }
+                    .reduce(0.0) { $0 + Double($1.slot.nanoseconds) }
+                let loops = target == nil ? telemetry.generatedTokens - 1 : telemetry.rounds
+                let overhead = (Double(telemetry.decodeNanoseconds) - computeNanoseconds) / Double(max(loops, 1))
+                table.append([.string(target?.name ?? "primary"), .string(target == nil ? "token_overhead" : "round_overhead"),
+                              .integer(round - settings.warmup), .integer(Int(overhead))])
+            }
+        }
+        return table
+    }
+}

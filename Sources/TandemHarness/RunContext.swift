@@ -1,0 +1,55 @@
+import Foundation
+import TandemEngine
+import TandemReport
+
+/// Everything a run's stages share: the scenario, its engines, where results go, and how
+/// progress is reported.
+public final class RunContext {
+    public let scenario: Scenario
+    public let primary: Transformer
+    public let secondaries: [BuiltSecondary]
+    public let resultsDirectory: String
+    public let plotsDirectory: String
+    /// Progress lines (stderr in the CLI).
+    public let log: (String) -> Void
+    /// Progress of a long loop: (done, total, label).
+    public let progress: (Int, Int, String) -> Void
+
+    public init(scenario: Scenario, resultsDirectory: String? = nil, plotsDirectory: String? = nil,
+                log: @escaping (String) -> Void, progress: @escaping (Int, Int, String) -> Void) throws {
+        self.scenario = scenario
+        self.resultsDirectory = resultsDirectory ?? scenario.resultsDirectory
+        self.plotsDirectory = plotsDirectory ?? scenario.plotsDirectory
+        self.log = log
+        self.progress = progress
+        let threads = scenario.sweep.threads.first ?? 1
+        setBLASThreads(threads)
+        log("building models (seed \(scenario.seed), backend \(scenario.backend.rawValue))...")
+        primary = try ModelFactory.primary(scenario.primary, seed: scenario.seed, backend: scenario.backend, threads: threads)
+        var built: [BuiltSecondary] = []
+        for (index, definition) in scenario.secondaries.enumerated() where scenario.sweep.secondaries.contains(definition.name) {
+            built.append(try ModelFactory.secondary(definition, primary: primary.config, index: index, seed: scenario.seed,
+                                                    backend: scenario.backend, threads: threads))
+        }
+        secondaries = built
+        let needed = (scenario.sweep.contexts.max() ?? 0) + scenario.sweep.tokens + scenario.sweep.gammaMax + 2
+        let profiled = (scenario.profile.contexts.max() ?? 0) + (scenario.profile.tokens.max() ?? 1)
+        let limit = ([primary.config.maxContext] + secondaries.map(\.model.config.maxContext)).min()!
+        guard max(needed, profiled) <= limit else {
+            throw ScenarioError(file: scenario.file, key: "sweep.contexts",
+                                expectation: "context + tokens + gamma_max (\(max(needed, profiled))) exceeds the models' max_context \(limit)")
+        }
+    }
+
+    public func secondary(_ name: String) -> BuiltSecondary { secondaries.first { $0.name == name }! }
+
+    public func path(_ file: String) -> String { resultsDirectory + "/" + file }
+
+    /// Reads a CSV written by an earlier stage (header row dropped), or nil if absent.
+    public func readTable(_ file: String) -> [[String]]? {
+        guard let text = try? String(contentsOfFile: path(file), encoding: .utf8) else { return nil }
+        return Array(CSVTable.parse(text).dropFirst())
+    }
+
+    public func write(_ table: CSVTable, to file: String) throws { try AtomicFile.write(table.text, to: path(file)) }
+}

@@ -1,0 +1,101 @@
+import ArgumentParser
+import Foundation
+import TandemAnalysis
+import TandemEngine
+import TandemHarness
+import TandemReport
+
+/// `tandem predict`: the analytic model alone, no engine.
+struct Predict: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Predict SPEED speedup analytically (no engine): from a cost ratio, or from model configs and machine peaks (roofline).",
+        discussion: """
+        With --c-ratio, T_S = c T_L(1) and verifying gamma + 1 tokens costs --verify-ratio times a decode step \
+        (1 = Leviathan et al.'s assumption). Otherwise costs come from the roofline of the two presets: \
+        max(bytes / bandwidth, flops / peak) for each block. Prints the table and writes predict.csv to --out.
+        """)
+
+    @Option(help: "Block lengths: a list (1,2,4,8) or a range (1-16).")
+    var gammas = "1-16"
+    @Option(help: "Acceptance: one alpha, or comma-separated per-position alphas.")
+    var alpha = "0.8"
+    @Option(help: "Cost ratio c = T_S / T_L(1); when given, the roofline is not used.")
+    var cRatio: Double?
+    @Option(help: "With --c-ratio: T_L(gamma + 1) / T_L(1) (1 = verification costs one decode step).")
+    var verifyRatio = 1.0
+    @Option(help: "Primary preset for the roofline.")
+    var primaryPreset: ModelPreset = .p150
+    @Option(help: "Secondary preset for the roofline.")
+    var secondaryPreset: ModelPreset = .s10
+    @Option(help: "Machine sgemm peak, GFLOP/s (PLATFORM.md: about 80 on one core).")
+    var peakGflops = 80.0
+    @Option(help: "Machine DRAM read bandwidth, GB/s (PLATFORM.md: 17-19 on one core).")
+    var bandwidthGbps = 19.0
+    @Option(help: "Context length of the roofline costs.")
+    var context = 64
+    @Option(help: "Output directory.")
+    var out = "results/predict"
+
+    func parsedGammas() throws -> [Int] {
+        if let dash = gammas.firstIndex(of: "-"), let low = Int(gammas[..<dash]), let high = Int(gammas[gammas.index(after: dash)...]), low >= 1, high >= low {
+            return Array(low...high)
+        }
+        let list = gammas.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !list.isEmpty, list.count == gammas.split(separator: ",").count, list.allSatisfy({ $0 >= 1 }) else {
+            throw ValidationError("--gammas must be a list like 1,2,4 or a range like 1-16 of integers >= 1, got '\(gammas)'")
+        }
+        return list
+    }
+
+    func parsedAlphas() throws -> [Double] {
+        let values = alpha.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard !values.isEmpty, values.allSatisfy({ $0 != nil && (0...1).contains($0!) }) else {
+            throw ValidationError("--alpha must be numbers in [0, 1], comma-separated, got '\(alpha)'")
+        }
+        return values.map { $0! }
+    }
+
+    func validate() throws {
+        _ = try parsedGammas()
+        _ = try parsedAlphas()
+        if let cRatio, cRatio < 0 { throw ValidationError("--c-ratio must be >= 0") }
+        guard verifyRatio > 0, peakGflops > 0, bandwidthGbps > 0, context >= 0 else {
+            throw ValidationError("--verify-ratio, --peak-gflops and --bandwidth-gbps must be positive, --context >= 0")
+        }
+    }
+
+    func run() throws {
+        let gammaList = try parsedGammas(), acceptance = try parsedAlphas()
+        let costs: RoundCosts
+        if let cRatio {
+            let verify = verifyRatio
+            costs = RoundCosts(primary: { n in n == 1 ? 1 : verify }, secondaryStep: cRatio, projection: { _ in 0 },
+                               roundOverhead: 0, baselineOverhead: 0)
+        } else {
+            let limits = MachineLimits(peakFlops: peakGflops * 1e9, bandwidth: bandwidthGbps * 1e9, threads: 1)
+            let primary = Roofline(config: primaryPreset.config), secondary = Roofline(config: secondaryPreset.config)
+            let c = context
+            costs = RoundCosts(primary: { n in primary.time(tokens: n, context: c, limits: limits) * 1e9 },
+                               secondaryStep: secondary.time(tokens: 1, context: c, limits: limits) * 1e9,
+                               projection: { _ in 0 }, roundOverhead: 0, baselineOverhead: 0)
+        }
+        let ratio = costs.secondaryStep / costs.primary(1)
+        var table = CSVTable(header: ["gamma", "alpha", "expected_tokens", "verify_ratio", "c_ratio", "predicted_speedup", "leviathan_speedup"])
+        print("gamma  E[tokens/round]  T_L(g+1)/T_L(1)  predicted  Leviathan")
+        var best = (gamma: 0, speedup: 0.0)
+        for gamma in gammaList {
+            let e = SpeedupModel.expectedTokens(acceptance: acceptance, gamma: gamma)
+            let s = SpeedupModel.steadyStateSpeedup(costs: costs, acceptance: acceptance, gamma: gamma)
+            let leviathan = SpeedupModel.leviathanSpeedup(expectedTokens: e, costRatio: ratio, gamma: gamma)
+            let verify = costs.primary(gamma + 1) / costs.primary(1)
+            print(String(format: "%5d  %15.3f  %15.3f  %9.3f  %9.3f", gamma, e, verify, s, leviathan))
+            table.append([.integer(gamma), .string(alpha), .real(e), .real(verify), .real(ratio), .real(s), .real(leviathan)])
+            if s > best.speedup { best = (gamma, s) }
+        }
+        print(String(format: "optimal gamma: %d (predicted speedup %.3f; c = %.4f)", best.gamma, best.speedup, ratio))
+        try AtomicFile.write(table.text, to: out + "/predict.csv")
+        printError("wrote \(out)/predict.csv")
+    }
+}
+
+extension ModelPreset: ExpressibleByArgument {}
