@@ -4,7 +4,7 @@ SWIFT ?= swift
 APT_PACKAGES := libopenblas-dev libgsl-dev gnuplot-nox
 BIN := .build/release/tandem
 
-.PHONY: all deps build test quickstart bench fixtures clean
+.PHONY: all deps build test quickstart scenarios bench fixtures clean
 
 all: build
 
@@ -27,10 +27,17 @@ test: deps
 	$(SWIFT) build -c release
 	$(SWIFT) test -c release
 	Tests/cli/greedy_identity.sh $(BIN)
+	Tests/cli/run_tiny.sh $(BIN)
+	Tests/cli/resume.sh $(BIN)
 	$(BIN) bench --quick --max-tokens 4 --out .build/bench-smoke
 
+# The main job on the bundled quick scenario: results/quickstart/ and plots/quickstart/.
 quickstart: build
-	$(BIN) bench --quick
+	$(BIN) run scenarios/quickstart.toml
+
+# Every bundled scenario (about 15 minutes).
+scenarios: build
+	for s in quickstart block-size secondary-size acceptance context-length; do $(BIN) run scenarios/$$s.toml || exit 1; done
 
 bench: build
 	$(BIN) bench

@@ -17,8 +17,28 @@ public struct CalibratedCosts {
     public var limits: MachineLimits
 
     /// Costs at context `c` for `secondary` (coefficients optionally drawn from their
-    /// uncertainty by `random`).
-    public func roundCosts(secondary: String, context c: Int, random: RandomSource? = nil) -> RoundCosts {
+    /// uncertainty by `random`). With `local` (a sweep point's costs at `localContext`: primary
+    /// decode step, primary block of gamma + 1, secondary cold and warm step), each curve is
+    /// rescaled so it passes through the probe: the calibrated shape, the point's machine state.
+    public func roundCosts(secondary: String, context c: Int, random: RandomSource? = nil,
+                           local: [Double]? = nil, localContext: Int = 0, gamma: Int = 1) -> RoundCosts {
+        let base = roundCostsFromFits(secondary: secondary, context: c, random: random)
+        guard let local, local.count == 4, local.allSatisfy({ $0 > 0 && $0.isFinite }) else { return base }
+        let fitted = roundCostsFromFits(secondary: secondary, context: localContext, random: nil)
+        let decodeScale = local[0] / fitted.primary(1), blockScale = local[1] / fitted.primary(gamma + 1)
+        let coldScale = local[2] / fitted.secondaryFirstStep, warmScale = local[3] / fitted.secondaryStep
+        let primary = base.primary
+        // Blocks up to gamma + 1 interpolate between the two primary scales.
+        let scaledPrimary: @Sendable (Int) -> Double = { n in
+            let t = gamma > 0 ? min(1, Double(n - 1) / Double(gamma)) : 0
+            return primary(n) * (decodeScale * (1 - t) + blockScale * t)
+        }
+        return RoundCosts(primary: scaledPrimary, secondaryStep: base.secondaryStep * warmScale,
+                          secondaryFirstStep: base.secondaryFirstStep * coldScale, projection: base.projection,
+                          roundOverhead: base.roundOverhead, baselineOverhead: base.baselineOverhead)
+    }
+
+    func roundCostsFromFits(secondary: String, context c: Int, random: RandomSource?) -> RoundCosts {
         func curve(_ fit: BlockCostFit) -> @Sendable (Int) -> Double {
             let beta = random.map { $0.coefficients(of: fit.fit) } ?? fit.fit.coefficients
             return { n in zip(fit.basis(tokens: n, context: c), beta).reduce(0) { $0 + $1.0 * $1.1 } }

@@ -25,6 +25,7 @@ public enum PlotScripts {
                     let select = "strcol(\"strategy\") eq \"\(strategy.rawValue)\" && strcol(\"secondary\") eq \"\(secondary)\" && strcol(\"policy\") eq \"fixed\" && column(\"alpha_index\") == \(sweep.alphas.isEmpty ? -1 : index)"
                     let color = index + 1
                     series.append("speedup using \"gamma\":(\(select) ? column(\"measured_speedup\") : NaN):\"measured_ci95_lo\":\"measured_ci95_hi\" with yerrorbars lc \(color) pt 7 title 'measured, {/Symbol a}=\(alphaLabels[index])'")
+                    // `set datafile missing NaN` (in every script) skips other series' rows without breaking lines.
                     series.append("speedup using \"gamma\":(\(select) ? column(\"predicted_speedup\") : NaN) with lines lc \(color) lw 2 title 'predicted'")
                     if strategy.isSpeculative {
                         series.append("speedup using \"gamma\":(\(select) ? column(\"leviathan_speedup\") : NaN) with lines lc \(color) dt 2 title 'Leviathan'")
@@ -64,14 +65,17 @@ public enum PlotScripts {
                          "set boxwidth 0.8", "set ylabel 'microseconds'", "set xlabel 'layer'", "set grid ytics", "set key outside bottom center horizontal",
                          "set xtics rotate by -45"]
         let verifyTokens = scenario.profile.tokens.max() ?? 1
-        for panel in ["primary verify n=\(verifyTokens)"] + secondaries.map({ "\($0) draft n=1" }) {
-            breakdown.append("set title '\(panel)'")
+        var files: [String] = []
+        for (model, title) in [("primary", "primary verify n=\(verifyTokens)")] + secondaries.map({ ($0, "\($0) draft n=1") }) {
+            let variable = "breakdown_" + model.map { $0.isLetter || $0.isNumber ? String($0) : "_" }.joined()
+            files.append("\(variable) = '\(data)/layer_breakdown_\(model).csv'")
+            breakdown.append("set title '\(title)'")
             breakdown.append("plot " + components.enumerated().map { index, component in
-                "layer_breakdown using (strcol(\"panel\") eq \"\(panel)\" ? column(\"\(component.name)_ns\")/1000 : NaN):xtic(strcol(\"panel\") eq \"\(panel)\" ? strcol(\"layer\") : \"\") lc \(index + 1) title '\(component.name.replacingOccurrences(of: "_", with: " "))'"
+                "\(variable) using (column(\"\(component.name)_ns\")/1000):xtic(strcol(\"layer\")) lc \(index + 1) title '\(component.name.replacingOccurrences(of: "_", with: " "))'"
             }.joined(separator: ", \\\n     "))
         }
         try GnuplotScript(name: "layer_breakdown", comment: "Per-layer time breakdown (stacked components) for the primary's verification block and each secondary's draft step",
-                          width: 550 * panels, height: 600, preamble: [file("layer_breakdown")], body: breakdown).write(to: dir)
+                          width: 550 * panels, height: 600, preamble: files, body: breakdown).write(to: dir)
 
         // 5. Acceptance by position (largest gamma, first speculative strategy, per secondary).
         if let strategy = speculative.first {

@@ -84,7 +84,7 @@ public enum ReportStage {
         return Quality(medianRelativeError: median, maxRelativeError: sorted.last ?? 0, points: errors.count, optima: optima)
     }
 
-    /// layer_breakdown.csv: mean time per layer and component (wide), for the primary's
+    /// layer_breakdown_<model>.csv: mean time per layer and component (wide), for the primary's
     /// verification block (largest profiled block) and each secondary's draft step, at the
     /// first profiled context.
     static func writeLayerBreakdown(_ context: RunContext) throws {
@@ -92,9 +92,9 @@ public enum ReportStage {
         let components = Component.allCases.map(\.name)
         let c = String(context.scenario.profile.contexts.first ?? 0)
         let verifyTokens = String(context.scenario.profile.tokens.max() ?? 1)
-        var table = CSVTable(header: ["panel", "layer"] + components.map { $0 + "_ns" })
         let panels = [("primary", "verify", verifyTokens)] + context.secondaries.map { ($0.name, "draft", "1") }
         for (model, phase, tokens) in panels {
+            var table = CSVTable(header: ["model", "phase", "tokens", "layer"] + components.map { $0 + "_ns" })
             var sums: [String: [String: (Double, Int)]] = [:]
             for row in rows where row.count == 8 && row[0] == model && row[3] == phase && row[4] == tokens && row[5] == c {
                 let layer = row[1].isEmpty ? "other" : row[1]
@@ -104,13 +104,12 @@ public enum ReportStage {
             }
             let layers = sums.keys.sorted { (Int($0) ?? Int.max) < (Int($1) ?? Int.max) }
             for layer in layers {
-                let label = "\(model) \(phase) n=\(tokens)"
-                table.append([.string(label), .string(layer)] + components.map { name in
+                table.append([.string(model), .string(phase), .string(tokens), .string(layer)] + components.map { name in
                     sums[layer]![name].map { .real($0.0 / Double($0.1)) } ?? .real(0)
                 })
             }
+            try context.write(table, to: "layer_breakdown_\(model).csv")
         }
-        try context.write(table, to: "layer_breakdown.csv")
     }
 
     static func summary(_ context: RunContext, costs: CalibratedCosts, results: [PointResult], quality: Quality, iid: CSVTable) -> String {
@@ -143,7 +142,7 @@ public enum ReportStage {
                       "Chi-square goodness of fit of the full-round accepted-length histogram to the truncated geometric law "
                       + "(alpha estimated per point, iid_tests.csv): \(rejected) of \(tests.count) points reject it at p < 0.01."]
         }
-        lines += ["", "Files: speedup.csv, acceptance.csv, calibration.csv, layers.csv, block_cost.csv, layer_breakdown.csv, iid_tests.csv, run.json; plots in \(context.plotsDirectory)."]
+        lines += ["", "Files: speedup.csv, acceptance.csv, calibration.csv, layers.csv, block_cost.csv, layer_breakdown_*.csv, iid_tests.csv, run.json; plots in \(context.plotsDirectory)."]
         return lines.joined(separator: "\n") + "\n"
     }
 }

@@ -64,14 +64,22 @@ public enum SweepAnalysis {
                                      meanAccepted: rounds > 0 ? Double(committed) / Double(rounds) : 0, judged: judged,
                                      accepted: accepted, drafted: drafted, fullRoundHistogram: histogram, acceptance: acceptance)
             let meanContext = point.context + tokens / 2
+            // The point's own probe rescales the calibrated curves to the machine state during the
+            // point; the decode step comes from the point's primary-alone runs (hundreds of steps)
+            // less the loop's per-token overhead, the verify block from the probe's ratio to it.
+            var local = (18..<22).map { column in Statistics.summarize(runs.compactMap { Double($0[column]) }).median }
+            let decodeStep = baselineMean - costs.tokenOverhead.mean
+            local[0] = decodeStep
+            local[1] *= decodeStep
             if point.policy == .fixed, costs.secondaries[point.secondary] != nil {
-                let base = costs.roundCosts(secondary: point.secondary, context: meanContext)
+                let base = costs.roundCosts(secondary: point.secondary, context: meanContext, local: local, localContext: point.context, gamma: point.gamma)
                 result.predicted = predict(point, costs: base, acceptance: acceptance, tokens: tokens)
                 if let alphas = point.alphas { result.predictedFromAlpha = predict(point, costs: base, acceptance: alphas, tokens: tokens) }
                 let random = RandomSource(seed: scenario.seed &+ point.seedOffset)
                 var draws: [Double] = []
                 for _ in 0..<monteCarloDraws {
-                    let drawnCosts = costs.roundCosts(secondary: point.secondary, context: meanContext, random: random)
+                    let drawnCosts = costs.roundCosts(secondary: point.secondary, context: meanContext, random: random,
+                                                      local: local, localContext: point.context, gamma: point.gamma)
                     let drawnAcceptance = zip(accepted, judged).map { random.beta(Double($0) + 1, Double($1 - $0) + 1) }
                     draws.append(predict(point, costs: drawnCosts, acceptance: drawnAcceptance.isEmpty ? acceptance : drawnAcceptance, tokens: tokens))
                 }

@@ -1,4 +1,5 @@
 import Foundation
+import TandemAnalysis
 import TandemEngine
 import TandemReport
 
@@ -31,7 +32,8 @@ public enum SweepStage {
     public static let runsFile = "sweep_runs.csv"
     public static let header = ["strategy", "policy", "secondary", "gamma", "alpha", "context", "threads", "repeat", "tokens",
                                 "baseline_ns", "strategy_ns", "rounds", "drafted", "accepted", "drafted_by_position",
-                                "judged_by_position", "accepted_by_position", "full_round_histogram"]
+                                "judged_by_position", "accepted_by_position", "full_round_histogram",
+                                "local_primary_one_ns", "local_block_ratio", "local_secondary_cold_ns", "local_secondary_warm_ns"]
 
     public static func points(_ scenario: Scenario) -> [SweepPoint] {
         let sweep = scenario.sweep
@@ -109,20 +111,26 @@ public enum SweepStage {
         setBLASThreads(point.threads)
         let prompt = ModelFactory.prompt(sweep.prompt, length: point.context, vocabularySize: context.primary.config.vocabularySize)
         let capacity = point.context + sweep.tokens + max(point.gamma, sweep.gammaMax) + 2
-        var rows: [[CSVValue]] = []
+        let probe = CostProbe(point, secondary: secondary, context: context, prompt: prompt)
+        probe.sample()
+        var runs: [DecodingTelemetry] = []
         for round in 0..<(sweep.warmup + sweep.repeats) {
             let seed = scenario.seed &+ point.seedOffset &+ UInt64(round)
-            let measured = round - sweep.warmup
             var strategy = try makeStrategy(point, secondary: secondary, context: context, seed: seed, capacity: capacity)
             _ = strategy.generate(prompt: prompt, maxTokens: sweep.tokens)
-            guard measured >= 0 else { continue }
-            let t = strategy.telemetry
+            probe.sample() // between runs, so the probe sees the machine as the runs do
+            if round >= sweep.warmup { runs.append(strategy.telemetry) }
+        }
+        let local = probe.medians
+        var rows: [[CSVValue]] = []
+        for (measured, t) in runs.enumerated() {
             func joined(_ values: [Int]) -> CSVValue { .string(values.map(String.init).joined(separator: ";")) }
             rows.append([.string(point.strategy.rawValue), .string(point.policy.rawValue), .string(point.secondary), .integer(point.gamma),
                          .string(point.alphaLabel), .integer(point.context), .integer(point.threads), .integer(measured),
                          .integer(t.generatedTokens), .integer(baseline),
                          .integer(Int(t.decodeNanoseconds)), .integer(t.rounds), .integer(t.drafted), .integer(t.accepted),
-                         joined(t.draftedByPosition), joined(t.judgedByPosition), joined(t.acceptedByPosition), joined(t.fullRoundHistogram)])
+                         joined(t.draftedByPosition), joined(t.judgedByPosition), joined(t.acceptedByPosition), joined(t.fullRoundHistogram)]
+                        + [.integer(Int(local[0])), .real(local[1]), .integer(Int(local[2])), .integer(Int(local[3]))])
         }
         return rows
     }

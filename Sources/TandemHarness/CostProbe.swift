@@ -1,0 +1,44 @@
+import TandemAnalysis
+import TandemEngine
+
+/// A sweep point's own cost probe, sampled before and between the point's runs so the
+/// prediction sees the machine as the runs do (this machine's speed drifts by tens of percent
+/// over minutes). Each sample: the primary's decode step, the ratio of its verify block
+/// (gamma + 1 tokens) to the decode step measured back to back (a ratio survives drift that
+/// absolute times do not), and the secondary's cold (after a primary pass) and warm step.
+final class CostProbe {
+    let primary: Transformer, draft: Transformer
+    let gamma: Int, context: Int
+    let primaryCache: KeyValueCache, draftCache: KeyValueCache
+    let primaryState: ForwardState, draftState: ForwardState
+    private var samples: [[Double]] = Array(repeating: [], count: 4)
+
+    init(_ point: SweepPoint, secondary: BuiltSecondary, context runContext: RunContext, prompt: [Int]) {
+        primary = runContext.primary
+        draft = secondary.model
+        gamma = point.gamma
+        context = prompt.count
+        let capacity = prompt.count + point.gamma + 2
+        primaryCache = primary.makeCache(capacity: capacity)
+        primaryState = primary.makeState(maxTokens: max(prompt.count, point.gamma + 1), contextCapacity: capacity)
+        draftCache = draft.makeCache(capacity: capacity)
+        draftState = draft.makeState(maxTokens: prompt.count, contextCapacity: capacity)
+        primary.forward(prompt, cache: primaryCache, state: primaryState)
+        draft.forward(prompt, cache: draftCache, state: draftState)
+    }
+
+    func sample() {
+        let one = elapsedSeconds { primary.forward([1], cache: primaryCache, state: primaryState) } * 1e9
+        primaryCache.truncate(to: context)
+        let block = elapsedSeconds { primary.forward(Array(repeating: 2, count: gamma + 1), cache: primaryCache, state: primaryState) } * 1e9
+        primaryCache.truncate(to: context)
+        let cold = elapsedSeconds { draft.forward([3], cache: draftCache, state: draftState) } * 1e9
+        draftCache.truncate(to: context)
+        let warm = elapsedSeconds { draft.forward([4], cache: draftCache, state: draftState) } * 1e9
+        draftCache.truncate(to: context)
+        for (index, value) in [one, block / one, cold, warm].enumerated() { samples[index].append(value) }
+    }
+
+    /// Medians: decode step ns, block ratio, cold step ns, warm step ns.
+    var medians: [Double] { samples.map { Statistics.summarize($0).median } }
+}
