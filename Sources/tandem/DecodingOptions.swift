@@ -43,11 +43,7 @@ struct DecodingOptions: ParsableArguments {
 
     func oracleAlphas() throws -> [Double]? {
         guard let oracleAlpha else { return nil }
-        let values = oracleAlpha.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
-        guard !values.isEmpty, values.allSatisfy({ $0 != nil && (0...1).contains($0!) }) else {
-            throw ValidationError("--oracle-alpha must be numbers in [0, 1] separated by commas, got '\(oracleAlpha)'")
-        }
-        return values.map { $0! }
+        return try parseAlphas(oracleAlpha, option: "--oracle-alpha")
     }
 
     func validate() throws {
@@ -96,4 +92,13 @@ struct DecodingOptions: ParsableArguments {
                                        rule: try makeRule(seed: seed &+ 17), parameters: sampling, seed: seed)
         }
     }
+}
+
+/// Acceptance probabilities from "0.8" or "0.9,0.8,0.7" (one per draft position).
+func parseAlphas(_ text: String, option: String) throws -> [Double] {
+    let values = text.split(separator: ",", omittingEmptySubsequences: false).map { Double($0.trimmingCharacters(in: .whitespaces)) }
+    guard !values.isEmpty, values.allSatisfy({ $0 != nil && (0...1).contains($0!) }) else {
+        throw ValidationError("\(option) must be numbers in [0, 1] separated by commas, got '\(text)'")
+    }
+    return values.map { $0! }
 }

@@ -47,13 +47,7 @@ struct Predict: ParsableCommand {
         return list
     }
 
-    func parsedAlphas() throws -> [Double] {
-        let values = alpha.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
-        guard !values.isEmpty, values.allSatisfy({ $0 != nil && (0...1).contains($0!) }) else {
-            throw ValidationError("--alpha must be numbers in [0, 1], comma-separated, got '\(alpha)'")
-        }
-        return values.map { $0! }
-    }
+    func parsedAlphas() throws -> [Double] { try parseAlphas(alpha, option: "--alpha") }
 
     func validate() throws {
         _ = try parsedGammas()
