@@ -5,7 +5,8 @@ import TandemEngine
 /// prediction sees the machine as the runs do (this machine's speed drifts by tens of percent
 /// over minutes). Each sample: the primary's decode step, the ratio of its verify block
 /// (gamma + 1 tokens) to the decode step measured back to back (a ratio survives drift that
-/// absolute times do not), and the secondary's cold (after a primary pass) and warm step.
+/// absolute times do not), and the secondary's cold (after a primary pass) and warm (third
+/// consecutive) step.
 final class CostProbe {
     let primary: Transformer, draft: Transformer
     let gamma: Int, context: Int
@@ -33,6 +34,10 @@ final class CostProbe {
         let block = elapsedSeconds { primary.forward(Array(repeating: 2, count: gamma + 1), cache: primaryCache, state: primaryState) } * 1e9
         primaryCache.truncate(to: context)
         let cold = elapsedSeconds { draft.forward([3], cache: draftCache, state: draftState) } * 1e9
+        draftCache.truncate(to: context)
+        // The second step still finds part of the weights outside L3 (Zen 3's L3 fills with what
+        // L2 evicts); from the third on a step is as fast as it gets.
+        draft.forward([5], cache: draftCache, state: draftState)
         draftCache.truncate(to: context)
         let warm = elapsedSeconds { draft.forward([4], cache: draftCache, state: draftState) } * 1e9
         draftCache.truncate(to: context)

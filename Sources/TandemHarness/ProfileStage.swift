@@ -32,7 +32,7 @@ public enum ProfileStage {
         context.progress(0, totalRounds, "profile")
         // The primary streams its 155 MB through L3 between draft rounds, so a secondary's
         // first step of a round runs cold and the rest warm: both are timed ("forward_cold"
-        // right after an untimed primary pass, then "forward").
+        // right after an untimed primary pass, "forward" two steps later).
         let flusher = context.primary
         let flushCache = flusher.makeCache(capacity: 4), flushState = flusher.makeState(maxTokens: 1, contextCapacity: 4)
         func flush() { flusher.forward([1], cache: flushCache, state: flushState); flushCache.truncate(to: 0) }
@@ -50,6 +50,11 @@ public enum ProfileStage {
                     for n in tokenGrid {
                         for quantity in isPrimary ? ["forward"] : ["forward_cold", "forward"] {
                             if quantity == "forward_cold" { flush() }
+                            if quantity == "forward" && !isPrimary {
+                                // Untimed second step: the warm cost is that of the third on.
+                                model.forward([0], cache: cache, state: state)
+                                cache.truncate(to: c)
+                            }
                             let block = (0..<n).map { _ in Int(generator.next() % vocabulary) }
                             profiler.reset()
                             profiler.phase = isPrimary ? (n == 1 ? .decode : .verify) : .draft
