@@ -22,6 +22,12 @@ struct DecodingModelOptions: ParsableArguments {
     @Option(help: "Router checkpoint for --policy router; default: a seeded random router.")
     var routerCheckpoint: String?
 
+    @Option(help: "Take the models from a scenario file's definitions (its primary and --secondary-name) instead.")
+    var scenario: String?
+
+    @Option(help: "With --scenario: which of its secondaries (default: the first).")
+    var secondaryName: String?
+
     @Option(help: "Kernel backend: packed (default; blocks and single tokens share kernels, so greedy SPEED output is bit-identical to the primary's), auto, openblas.")
     var backend: KernelBackend = .packed
 }
@@ -37,12 +43,27 @@ struct DecodingModels {
     let router: Router?
 
     init(options: DecodingModelOptions, needsTandem: Bool, needsRouter: Bool, threads: Int, seed: UInt64) throws {
-        let primaryDefinition = ModelDefinition(name: "primary", source: options.primaryCheckpoint.map { .checkpoint($0) } ?? .preset(options.primaryPreset),
+        var primaryDefinition = ModelDefinition(name: "primary", source: options.primaryCheckpoint.map { .checkpoint($0) } ?? .preset(options.primaryPreset),
                                                 kind: .plain, layerMap: .output)
-        primary = try ModelFactory.primary(primaryDefinition, seed: seed, backend: options.backend, threads: threads)
-        let secondaryDefinition = ModelDefinition(name: "secondary", source: options.secondaryCheckpoint.map { .checkpoint($0) } ?? .preset(options.secondaryPreset),
+        var secondaryDefinition = ModelDefinition(name: "secondary", source: options.secondaryCheckpoint.map { .checkpoint($0) } ?? .preset(options.secondaryPreset),
                                                   kind: needsTandem ? .tandem : .plain, layerMap: options.layerMap)
-        let built = try ModelFactory.secondary(secondaryDefinition, primary: primary.config, index: 0, seed: seed,
+        var modelSeed = seed, secondaryIndex = 0
+        if let path = options.scenario {
+            let scenario = try Scenario.load(path: path)
+            modelSeed = scenario.seed // the same random weights as `tandem run` builds
+            primaryDefinition = scenario.primary
+            let name = options.secondaryName ?? scenario.secondaries.first?.name
+            guard let name, let definition = scenario.secondary(named: name) else {
+                throw ValidationError("\(path) defines no secondary\(options.secondaryName.map { " named '\($0)'" } ?? "") (defined: \(scenario.secondaries.map(\.name).joined(separator: ", ")))")
+            }
+            secondaryDefinition = definition
+            secondaryIndex = scenario.secondaries.firstIndex { $0.name == name } ?? 0
+            if needsTandem && definition.kind != .tandem {
+                throw ValidationError("secondary '\(name)' of \(path) is plain; this strategy needs a tandem secondary")
+            }
+        }
+        primary = try ModelFactory.primary(primaryDefinition, seed: modelSeed, backend: options.backend, threads: threads)
+        let built = try ModelFactory.secondary(secondaryDefinition, primary: primary.config, index: secondaryIndex, seed: modelSeed,
                                                backend: options.backend, threads: threads)
         secondary = built.model
         tandem = built.tandem
