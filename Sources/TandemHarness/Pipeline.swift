@@ -30,7 +30,7 @@ public enum Pipeline {
             costs = try CalibrationStage.run(context)
             context.log("calibrate: wrote calibration.csv, layers.csv, block_cost.csv")
         }
-        if stages.contains(.sweep) { try SweepStage.run(context, resume: resume || !stages.contains(.profile) && resume) }
+        if stages.contains(.sweep) { try SweepStage.run(context, resume: resume) }
         var quality: ReportStage.Quality?
         if stages.contains(.report), let costs, context.readTable(SweepStage.runsFile) != nil {
             let results = SweepAnalysis.results(context, costs: costs)

@@ -16,8 +16,10 @@ public enum PlotScripts {
 
         // 1. Speedup vs gamma, one panel per secondary, per strategy.
         for strategy in sweep.strategies {
+            // Many series: the key goes beside the plot rather than over the points.
+            let key = alphaCount > 3 ? "set key outside right top" : "set key top left"
             var body = ["set multiplot layout 1,\(secondaries.count) title 'tandem \(scenario.name): \(strategy.rawValue) speedup over the primary alone'",
-                        "set xlabel 'block length {/Symbol g}'", "set ylabel 'speedup'", "set grid", "set key top left",
+                        "set xlabel 'block length {/Symbol g}'", "set ylabel 'speedup'", "set grid", key,
                         "set xrange [0.5:\(sweep.gammas.max()! + 1)]", "set yrange [0:*]"]
             for secondary in secondaries {
                 var series: [String] = []
@@ -34,7 +36,7 @@ public enum PlotScripts {
                 body += ["set title 'secondary \(secondary)'", "plot 1 with lines lc rgb 'gray' dt 3 notitle, " + series.joined(separator: ", \\\n     ")]
             }
             try GnuplotScript(name: "speedup_vs_gamma_\(strategy.rawValue)", comment: "Speedup vs block length: measured (95% CI), predicted, Leviathan et al.",
-                              width: 600 * secondaries.count, height: 500, preamble: [file("speedup")], body: body).write(to: dir)
+                              width: (alphaCount > 3 ? 900 : 600) * secondaries.count, height: 500, preamble: [file("speedup")], body: body).write(to: dir)
         }
 
         // 2. Predicted vs measured with y = x.

@@ -5,7 +5,7 @@ set datafile separator comma
 set datafile missing NaN
 speedup = '../../results/acceptance/speedup.csv'
 
-set terminal pngcairo size 600,500 enhanced font ',10'
+set terminal pngcairo size 900,500 enhanced font ',10'
 set output 'speedup_vs_gamma_tandem-speed.png'
 reset session
 set datafile separator comma
@@ -15,7 +15,7 @@ set multiplot layout 1,1 title 'tandem acceptance: tandem-speed speedup over the
 set xlabel 'block length {/Symbol g}'
 set ylabel 'speedup'
 set grid
-set key top left
+set key outside right top
 set xrange [0.5:9]
 set yrange [0:*]
 set title 'secondary s10'
@@ -37,7 +37,7 @@ plot 1 with lines lc rgb 'gray' dt 3 notitle, speedup using "gamma":(strcol("str
 unset multiplot
 set output
 
-set terminal svg size 600,500 dynamic enhanced font 'sans,10'
+set terminal svg size 900,500 dynamic enhanced font 'sans,10'
 set output 'speedup_vs_gamma_tandem-speed.svg'
 reset session
 set datafile separator comma
@@ -47,7 +47,7 @@ set multiplot layout 1,1 title 'tandem acceptance: tandem-speed speedup over the
 set xlabel 'block length {/Symbol g}'
 set ylabel 'speedup'
 set grid
-set key top left
+set key outside right top
 set xrange [0.5:9]
 set yrange [0:*]
 set title 'secondary s10'
