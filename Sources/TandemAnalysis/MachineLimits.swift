@@ -79,7 +79,7 @@ public final class BandwidthProbe {
                 let start = count / threads * worker, end = worker == threads - 1 ? count : count / threads * (worker + 1)
                 partials[worker] = BandwidthProbe.sum(data + start, end - start)
             }
-            if threads > 1 { DispatchQueue.concurrentPerform(iterations: threads, execute: work) } else { work(0) }
+            WorkerPool.shared(threads: threads).run(threads, work)
         }
         for worker in 0..<threads { sink += partials[worker] } // keeps the reads alive
         return Double(count * 4) / seconds

@@ -43,7 +43,7 @@ public final class PackedMatrix: @unchecked Sendable {
             multiplyPanels(0..<panelCount, x, xStride, tokens, y, yStride, accumulate)
             return
         }
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+        WorkerPool.shared(threads: workers).run(workers) { worker in
             let start = panelCount * worker / workers, end = panelCount * (worker + 1) / workers
             multiplyPanels(start..<end, x, xStride, tokens, y, yStride, accumulate)
         }

@@ -133,7 +133,7 @@ public final class Transformer: @unchecked Sendable {
             }
         }
         if threads > 1 {
-            DispatchQueue.concurrentPerform(iterations: config.headCount, execute: attendHead)
+            WorkerPool.shared(threads: threads).run(config.headCount, attendHead)
         } else {
             for head in 0..<config.headCount { attendHead(head) }
         }
