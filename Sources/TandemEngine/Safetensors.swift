@@ -105,13 +105,31 @@ public enum Safetensors {
     }
 }
 
+extension Array where Element == ParameterSpec {
+    /// The tensors these specs describe inside `storage`, ready for `Safetensors.write`.
+    func views(in storage: UnsafeMutablePointer<Float>) -> [(name: String, shape: [Int], values: UnsafeBufferPointer<Float>)] {
+        map { (name: $0.name, shape: $0.shape, values: UnsafeBufferPointer(start: UnsafePointer(storage + $0.offset), count: $0.count)) }
+    }
+
+    /// Copies every tensor these specs name from `tensors` into `storage`; a missing tensor or a
+    /// wrong shape is an error naming the file and the tensor.
+    func fill(_ storage: UnsafeMutablePointer<Float>, from tensors: [String: Safetensors.Tensor], path: String) throws {
+        for spec in self {
+            guard let tensor = tensors[spec.name] else {
+                throw CheckpointError(path: path, message: "tensor '\(spec.name)' is missing (expected shape \(spec.shape))")
+            }
+            guard tensor.shape == spec.shape else {
+                throw CheckpointError(path: path, message: "tensor '\(spec.name)' has shape \(tensor.shape), expected \(spec.shape)")
+            }
+            tensor.values.withUnsafeBufferPointer { (storage + spec.offset).update(from: $0.baseAddress!, count: spec.count) }
+        }
+    }
+}
+
 extension ModelWeights {
     /// Writes every parameter (F32) with the config in `__metadata__`.
     public func save(to path: String) throws {
-        let tensors = table.specs.map { spec in
-            (name: spec.name, shape: spec.shape,
-             values: UnsafeBufferPointer(start: UnsafePointer(storage + spec.offset), count: spec.count))
-        }
+        let tensors = table.specs.views(in: storage)
         var metadata = config.metadata
         metadata["format"] = "pt"
         try Safetensors.write(tensors, metadata: metadata, to: path)
@@ -133,15 +151,7 @@ extension ModelWeights {
             throw CheckpointError(path: path, message: "\(error)")
         }
         let weights = try ModelWeights(config: config)
-        for spec in weights.table.specs {
-            guard let tensor = tensors[spec.name] else {
-                throw CheckpointError(path: path, message: "tensor '\(spec.name)' is missing (expected shape \(spec.shape))")
-            }
-            guard tensor.shape == spec.shape else {
-                throw CheckpointError(path: path, message: "tensor '\(spec.name)' has shape \(tensor.shape), expected \(spec.shape) for this config")
-            }
-            tensor.values.withUnsafeBufferPointer { (weights.storage + spec.offset).update(from: $0.baseAddress!, count: spec.count) }
-        }
+        try weights.table.specs.fill(weights.storage, from: tensors, path: path)
         let unknown = tensors.keys.sorted().filter { name in weights.table[name] == nil && !otherPrefixes.contains { name.hasPrefix($0) } }
         if let unexpected = unknown.first {
             throw CheckpointError(path: path, message: "unexpected tensor '\(unexpected)' for this config")

@@ -4,8 +4,10 @@ import TandemEngine
 /// Incremental decoding, blocks and rollback all agree with full recomputation.
 @Suite struct CacheConsistencyTests {
     let tokens = [3, 17, 52, 0, 8, 8, 41, 29, 11, 5, 36, 19, 2, 47, 30, 9, 23]
-    // Float32 with different summation orders (block vs single row kernels): 1e-4 absolute.
-    let tolerance: Float = 1e-4
+    /// The packed kernel computes each row identically whatever the block size (same summation
+    /// order), so blocks and single steps agree bit for bit; OpenBLAS's sgemv (one token) and
+    /// sgemm (blocks) sum in different orders: 1e-4 absolute.
+    func tolerance(_ backend: KernelBackend) -> Float { backend == .packed ? 0 : 1e-4 }
 
     func model(_ backend: KernelBackend, threads: Int = 1) throws -> Transformer {
         Transformer(weights: try ModelWeights.random(config: smallConfig, seed: 7), backend: backend, threads: threads)
@@ -21,7 +23,7 @@ import TandemEngine
         for (position, token) in tokens.enumerated() {
             model.forward([token], cache: cache, state: state)
             let worst = worstDifference(Array(state.logits(0)), full[position])
-            #expect(worst.value <= tolerance, "\(backend) position \(position): worst |diff| \(worst.value)")
+            #expect(worst.value <= tolerance(backend), "\(backend) position \(position): worst |diff| \(worst.value)")
         }
         #expect(cache.length == tokens.count)
     }
@@ -43,7 +45,7 @@ import TandemEngine
             for (row, token) in block.enumerated() {
                 model.forward([token], cache: cacheB, state: stateB)
                 let worst = worstDifference(blockResult[row], Array(stateB.logits(0)))
-                #expect(worst.value <= tolerance, "n=\(n) row \(row) threads=\(threads): worst |diff| \(worst.value)")
+                #expect(worst.value <= tolerance(.packed), "n=\(n) row \(row) threads=\(threads): worst |diff| \(worst.value)")
             }
         }
     }

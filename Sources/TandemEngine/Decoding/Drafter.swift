@@ -24,6 +24,13 @@ extension Drafter {
         }
         return state.logits(state.tokenCount - 1)
     }
+
+    /// Runs one more draft token (the drafter's cache already holds everything before it) and
+    /// returns the logits after it.
+    public func step(_ token: Int) -> UnsafeBufferPointer<Float> {
+        model.forward(CollectionOfOne(token), cache: cache, state: state)
+        return state.logits(0)
+    }
 }
 
 /// A plain secondary: attends only to itself; prefill is its own forward pass over the prompt.

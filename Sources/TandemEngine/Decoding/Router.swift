@@ -73,8 +73,7 @@ public final class Router: @unchecked Sendable {
     }
 
     public func save(to path: String) throws {
-        let tensors = specs.map { (name: $0.name, shape: $0.shape, values: UnsafeBufferPointer(start: UnsafePointer(storage + $0.offset), count: $0.count)) }
-        try Safetensors.write(tensors, metadata: ["router.top_k": String(topK), "router.hidden_width": String(hiddenWidth),
+        try Safetensors.write(specs.views(in: storage), metadata: ["router.top_k": String(topK), "router.hidden_width": String(hiddenWidth),
                                                   "router.embedding_width": String(embeddingWidth)], to: path)
     }
 
@@ -88,12 +87,7 @@ public final class Router: @unchecked Sendable {
         }
         let router = Router(topK: try integer("router.top_k"), hiddenWidth: try integer("router.hidden_width"),
                             embeddingWidth: try integer("router.embedding_width"))
-        for spec in router.specs {
-            guard let tensor = tensors[spec.name], tensor.shape == spec.shape else {
-                throw CheckpointError(path: path, message: "tensor '\(spec.name)' missing or not of shape \(spec.shape)")
-            }
-            tensor.values.withUnsafeBufferPointer { (router.storage + spec.offset).update(from: $0.baseAddress!, count: spec.count) }
-        }
+        try router.specs.fill(router.storage, from: tensors, path: path)
         return router
     }
 }

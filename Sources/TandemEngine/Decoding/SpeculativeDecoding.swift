@@ -68,7 +68,7 @@ public struct SpeculativeDecoding: DecodingStrategy {
                     if !keep { break }
                     drafts.append(token)
                     distributions.append(q)
-                    if position < budget { logits = drafter.advance(committed + drafts) }
+                    if position < budget { logits = drafter.step(token) }
                 }
             }
             // Verify the pending token and the drafts in one primary pass.

@@ -46,7 +46,7 @@ public struct StandaloneTandemDecoding: DecodingStrategy {
             var logits = drafter.advance(committed)
             for k in 0..<count {
                 committed.append(sample(&secondarySampler, logits, drafter.model))
-                if k + 1 < count { logits = drafter.advance(committed) }
+                if k + 1 < count { logits = drafter.step(committed.last!) }
             }
             telemetry.recordRound(drafted: count, accepted: count)
             if committed.count - prompt.count >= maxTokens { break }

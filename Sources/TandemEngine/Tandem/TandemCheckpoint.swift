@@ -17,17 +17,11 @@ public struct SecondaryCheckpoint {
     }
 
     public func save(to path: String) throws {
-        var tensors = weights.table.specs.map { spec in
-            (name: spec.name, shape: spec.shape,
-             values: UnsafeBufferPointer(start: UnsafePointer(weights.storage + spec.offset), count: spec.count))
-        }
+        var tensors = weights.table.specs.views(in: weights.storage)
         var metadata = weights.config.metadata
         metadata["format"] = "pt"
         if let projections {
-            tensors += projections.specs.map { spec in
-                (name: spec.name, shape: spec.shape,
-                 values: UnsafeBufferPointer(start: UnsafePointer(projections.storage + spec.offset), count: spec.count))
-            }
+            tensors += projections.specs.views(in: projections.storage)
             metadata["tandem.layer_map"] = layerMap.rawValue
             metadata["tandem.primary_width"] = String(projections.primaryWidth)
             metadata["tandem.primary_layers"] = String(primaryLayers ?? 0)
@@ -61,11 +55,7 @@ public struct SecondaryCheckpoint {
         }
         let config = weights.config
         let projections = ProjectionWeights(secondaryLayers: config.layerCount, secondaryWidth: config.width, primaryWidth: primaryWidth)
-        for spec in projections.specs {
-            guard let tensor = tensors[spec.name] else { throw fail("tensor '\(spec.name)' is missing (expected shape \(spec.shape))") }
-            guard tensor.shape == spec.shape else { throw fail("tensor '\(spec.name)' has shape \(tensor.shape), expected \(spec.shape)") }
-            tensor.values.withUnsafeBufferPointer { (projections.storage + spec.offset).update(from: $0.baseAddress!, count: spec.count) }
-        }
+        try projections.specs.fill(projections.storage, from: tensors, path: path)
         return SecondaryCheckpoint(weights: weights, projections: projections, layerMap: layerMap, primaryLayers: primaryLayers)
     }
 }
