@@ -30,6 +30,7 @@ let package = Package(
         .library(name: "TandemEngine", targets: ["TandemEngine"]),
         .library(name: "TandemAnalysis", targets: ["TandemAnalysis"]),
         .library(name: "TandemReport", targets: ["TandemReport"]),
+        .library(name: "TandemTraining", targets: ["TandemTraining"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -45,6 +46,8 @@ let package = Package(
         // Analysis: GSL statistics, machine limits, roofline
         .target(name: "TandemAnalysis", dependencies: ["CGSL", "CBLAS", "TandemEngine"],
                 swiftSettings: hotCodeSettings),
+        // Training: backward passes (forward/backward pairs), losses, AdamW, corpus, training loops
+        .target(name: "TandemTraining", dependencies: ["CBLAS", "TandemEngine"], swiftSettings: hotCodeSettings),
         // Report: CSV tables, durable files
         .target(name: "TandemReport", dependencies: ["TandemEngine"]),
         // Harness: scenarios, profiling and sweep stages, the run pipeline
@@ -60,6 +63,7 @@ let package = Package(
         // Tests
         .testTarget(name: "TandemEngineTests", dependencies: ["TandemEngine", "TandemAnalysis"]),
         .testTarget(name: "TandemAnalysisTests", dependencies: ["TandemAnalysis"]),
+        .testTarget(name: "TandemTrainingTests", dependencies: ["TandemTraining", "TandemEngine"]),
         .testTarget(name: "TandemReportTests", dependencies: ["TandemReport"]),
         .testTarget(name: "TandemHarnessTests", dependencies: ["TandemHarness"]),
     ],

@@ -5,6 +5,12 @@ public struct ParameterSpec: Equatable, Sendable {
     /// Offset, in floats, into the model's single parameter allocation.
     public var offset: Int
     public var count: Int { shape.reduce(1, *) }
+
+    public init(name: String, shape: [Int], offset: Int) {
+        self.name = name
+        self.shape = shape
+        self.offset = offset
+    }
 }
 
 /// The name -> shape table of a model, the one description from which the parameter

@@ -31,7 +31,7 @@ public enum ModelFactory {
             config.maxContext = min(config.maxContext, primary.maxContext)
             let weights = try ModelWeights.random(config: config, seed: secondarySeed)
             guard definition.kind == .tandem else { return SecondaryCheckpoint(weights: weights, projections: nil) }
-            let projections = ProjectionWeights(secondaryLayers: config.layerCount, secondaryWidth: config.width, primaryWidth: primary.width)
+            let projections = ProjectionWeights(secondary: config, primary: primary, layerMap: definition.layerMap)
             projections.randomize(seed: secondarySeed &+ 1)
             return SecondaryCheckpoint(weights: weights, projections: projections, layerMap: definition.layerMap, primaryLayers: primary.layerCount)
         }

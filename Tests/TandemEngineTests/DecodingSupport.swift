@@ -25,8 +25,7 @@ struct DecodingFixture {
         for i in 0..<noisy.parameterCount { noisy.storage[i] += 0.3 * (generator.nextUnitFloat() - 0.5) }
         noisyCopy = Transformer(weights: noisy, backend: .packed)
         secondary = Transformer(weights: try ModelWeights.random(config: secondaryConfig, seed: seed + 7), backend: .packed)
-        let projections = ProjectionWeights(secondaryLayers: secondaryConfig.layerCount, secondaryWidth: secondaryConfig.width,
-                                            primaryWidth: primaryConfig.width)
+        let projections = ProjectionWeights(secondary: secondaryConfig, primary: primaryConfig, layerMap: layerMap)
         projections.randomize(seed: seed + 9)
         tandem = TandemSecondary(model: secondary, projections: projections, layerMap: layerMap, primaryConfig: primaryConfig)
         router = Router.random(topK: 3, hiddenWidth: 8, embeddingWidth: secondaryConfig.width, seed: seed + 11, outputBias: 1)

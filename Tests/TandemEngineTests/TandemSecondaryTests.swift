@@ -25,7 +25,9 @@ import TandemEngine
         let worst = worstDifference(logits, reference.map(Float.init))
         #expect(worst.value <= 1e-4, "\(layerMap): worst |diff| \(worst.value) at \(worst.index)")
         // The map itself: output reads after round((j+1) L_L / L_S), input the input of floor(j L_L / L_S).
-        #expect(tandem.primaryPoints == (layerMap == .output ? [2, 3] : [0, 1]), "points \(tandem.primaryPoints)")
+        // group: primary layers floor(j L_L / L_S) ..< floor((j + 1) L_L / L_S), i.e. [1] and [2, 3].
+        let expected: [[Int]] = switch layerMap { case .output: [[2], [3]]; case .input: [[0], [1]]; case .group: [[1], [2, 3]] }
+        #expect(tandem.primaryPoints == expected, "points \(tandem.primaryPoints)")
     }
 
     /// After any accept/reject pattern, both caches hold exactly (bit for bit) what a fresh run
@@ -121,10 +123,12 @@ func naiveTandemLogits(secondary: ModelWeights, tandem: TandemSecondary, primary
     for layer in 0..<c.layerCount {
         let name = { (t: ParameterTable.LayerTensor) in ParameterTable.name(layer, t) }
         let attentionNorm = matrix(name(.attentionNorm)), wq = matrix(name(.query)), wk = matrix(name(.key)), wv = matrix(name(.value))
-        let projection = UnsafeBufferPointer(start: tandem.projections.projection(layer), count: d * tandem.projections.primaryWidth).map(Double.init)
+        let projection = UnsafeBufferPointer(start: tandem.projections.projection(layer),
+                                             count: d * tandem.projections.inputWidth(layer)).map(Double.init)
         var keys: [[Double]] = [], values: [[Double]] = []
         for t in 0..<processed {
-            let yhat = multiply(projection, primaryHidden(tandem.primaryPoints[layer], t), rows: d)
+            let input = tandem.primaryPoints[layer].flatMap { primaryHidden($0, t) } // concatenated (group)
+            let yhat = multiply(projection, input, rows: d)
             let n = norm(yhat, attentionNorm)
             keys.append(rotate(multiply(wk, n, rows: c.keyValueWidth), t))
             values.append(multiply(wv, n, rows: c.keyValueWidth))

@@ -45,6 +45,9 @@ public struct SecondaryCheckpoint {
             throw fail("tandem.primary_width missing or not a positive integer")
         }
         let primaryLayers = metadata["tandem.primary_layers"].flatMap(Int.init)
+        if layerMap == .group && (primaryLayers ?? 0) <= 0 {
+            throw fail("tandem.layer_map is 'group' but tandem.primary_layers is missing (the projection shapes need it)")
+        }
         if let primary {
             guard primary.width == primaryWidth else {
                 throw fail("tandem secondary was built for a primary of width \(primaryWidth), the primary has width \(primary.width)")
@@ -54,7 +57,10 @@ public struct SecondaryCheckpoint {
             }
         }
         let config = weights.config
-        let projections = ProjectionWeights(secondaryLayers: config.layerCount, secondaryWidth: config.width, primaryWidth: primaryWidth)
+        let pointCounts = layerMap.primaryPoints(secondaryLayers: config.layerCount, primaryLayers: max(primaryLayers ?? 1, 1))
+            .map(\.count)
+        let projections = ProjectionWeights(secondaryLayers: config.layerCount, secondaryWidth: config.width,
+                                            primaryWidth: primaryWidth, pointCounts: pointCounts)
         try projections.specs.fill(projections.storage, from: tensors, path: path)
         return SecondaryCheckpoint(weights: weights, projections: projections, layerMap: layerMap, primaryLayers: primaryLayers)
     }

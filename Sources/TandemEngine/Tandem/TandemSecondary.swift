@@ -1,57 +1,3 @@
-/// Which primary residual stream each secondary layer reads.
-public enum TandemLayerMap: String, CaseIterable, Sendable, Codable {
-    /// Secondary layer j reads the primary stream after round((j + 1) * L_L / L_S) layers, so
-    /// the last secondary layer sees the primary's final state (the default).
-    case output
-    /// The paper's figure pairing: the input of primary layer floor(j * L_L / L_S).
-    case input
-
-    /// The primary residual point (number of primary layers applied) for secondary layer `j`.
-    public func primaryPoint(secondaryLayer j: Int, secondaryLayers: Int, primaryLayers: Int) -> Int {
-        switch self {
-        case .output: return (2 * (j + 1) * primaryLayers + secondaryLayers) / (2 * secondaryLayers)
-        case .input: return j * primaryLayers / secondaryLayers
-        }
-    }
-}
-
-/// The projections P_j (d_L -> d_S) of a tandem secondary, in one allocation described by a
-/// name -> shape table like every parameter set.
-public final class ProjectionWeights: @unchecked Sendable {
-    public let secondaryLayers: Int, secondaryWidth: Int, primaryWidth: Int
-    public let storage: UnsafeMutablePointer<Float>
-    public var count: Int { secondaryLayers * secondaryWidth * primaryWidth }
-
-    public init(secondaryLayers: Int, secondaryWidth: Int, primaryWidth: Int) {
-        self.secondaryLayers = secondaryLayers
-        self.secondaryWidth = secondaryWidth
-        self.primaryWidth = primaryWidth
-        let total = max(secondaryLayers * secondaryWidth * primaryWidth, 1)
-        storage = .allocate(capacity: total)
-        storage.initialize(repeating: 0, count: total)
-    }
-
-    deinit { storage.deallocate() }
-
-    public static func name(_ layer: Int) -> String { "tandem.layers.\(layer).projection.weight" }
-
-    /// (name, shape, offset) of every tensor.
-    public var specs: [ParameterSpec] {
-        (0..<secondaryLayers).map {
-            ParameterSpec(name: Self.name($0), shape: [secondaryWidth, primaryWidth], offset: $0 * secondaryWidth * primaryWidth)
-        }
-    }
-
-    public func projection(_ layer: Int) -> UnsafeMutablePointer<Float> { storage + layer * secondaryWidth * primaryWidth }
-
-    /// Seeded uniform weights with standard deviation 1/sqrt(d_L).
-    public func randomize(seed: UInt64) {
-        var generator = SeededGenerator(seed: seed)
-        let halfWidth = (3.0 / Float(primaryWidth)).squareRoot()
-        for i in 0..<count { storage[i] = (2 * generator.nextUnitFloat() - 1) * halfWidth }
-    }
-}
-
 /// A secondary that attends to the primary: for positions the primary has processed, the keys
 /// and values of secondary layer j are computed, with the secondary's own attention norm and
 /// K/V projections, from yhat = P_j x_p^(l(j)); for pending and draft positions, from its own
@@ -61,28 +7,31 @@ public final class TandemSecondary: @unchecked Sendable {
     public let projections: ProjectionWeights
     public let layerMap: TandemLayerMap
     public let primaryLayers: Int
-    /// Primary residual point read by each secondary layer.
-    public let primaryPoints: [Int]
-    let projectionLinears: [Linear] // [d_S, d_L]
+    /// Primary residual points read by each secondary layer (concatenated when several).
+    public let primaryPoints: [[Int]]
+    let projectionLinears: [Linear] // [d_S, k_j d_L]
     let keyValueLinears: [Linear]   // the secondary's fused [2 kvW, d_S] (k rows then v rows)
     private let maxTokens: Int
     private let projected, normed, keyValue: UnsafeMutablePointer<Float>
+    /// Concatenated primary points of a row, [maxTokens][max k_j d_L] (group map only).
+    private let gathered: UnsafeMutablePointer<Float>
 
     public init(model: Transformer, projections: ProjectionWeights, layerMap: TandemLayerMap,
                 primaryConfig: ModelConfig, maxTokens: Int = 64) {
         let config = model.config
+        let points = layerMap.primaryPoints(secondaryLayers: config.layerCount, primaryLayers: primaryConfig.layerCount)
         precondition(projections.secondaryLayers == config.layerCount && projections.secondaryWidth == config.width
-                     && projections.primaryWidth == primaryConfig.width, "projection shapes do not match the models")
+                     && projections.primaryWidth == primaryConfig.width && projections.pointCounts == points.map(\.count),
+                     "projection shapes do not match the models and the layer map")
         self.model = model
         self.projections = projections
         self.layerMap = layerMap
         primaryLayers = primaryConfig.layerCount
-        primaryPoints = (0..<config.layerCount).map {
-            layerMap.primaryPoint(secondaryLayer: $0, secondaryLayers: config.layerCount, primaryLayers: primaryConfig.layerCount)
-        }
+        primaryPoints = points
         let backend: KernelBackend = model.backend == .openblas ? .openblas : .packed
         projectionLinears = (0..<config.layerCount).map {
-            Linear(canonical: projections.projection($0), outputs: config.width, inputs: primaryConfig.width, backend: backend)
+            Linear(canonical: projections.projection($0), outputs: config.width, inputs: projections.inputWidth($0),
+                   backend: backend)
         }
         keyValueLinears = (0..<config.layerCount).map {
             Linear(canonical: UnsafePointer(model.weights.tensor($0, .key).baseAddress!), outputs: 2 * config.keyValueWidth,
@@ -92,13 +41,15 @@ public final class TandemSecondary: @unchecked Sendable {
         projected = .allocate(capacity: maxTokens * config.width)
         normed = .allocate(capacity: maxTokens * config.width)
         keyValue = .allocate(capacity: maxTokens * 2 * config.keyValueWidth)
+        let widest = points.map(\.count).max() ?? 1
+        gathered = .allocate(capacity: widest > 1 ? maxTokens * widest * primaryConfig.width : 1)
     }
 
-    deinit { projected.deallocate(); normed.deallocate(); keyValue.deallocate() }
+    deinit { projected.deallocate(); normed.deallocate(); keyValue.deallocate(); gathered.deallocate() }
 
     /// Asks `primaryState` to keep the residual streams this secondary reads.
     public func requestCaptures(_ primaryState: ForwardState) {
-        for point in Set(primaryPoints) { primaryState.capture(point: point) }
+        for point in Set(primaryPoints.joined()) { primaryState.capture(point: point) }
     }
 
     /// Writes the cache entries of positions start ..< start + rows.count from the primary's
@@ -113,8 +64,20 @@ public final class TandemSecondary: @unchecked Sendable {
         while written < rows.count {
             let n = min(maxTokens, rows.count - written)
             for layer in 0..<config.layerCount {
-                let source = primaryState.hidden(point: primaryPoints[layer], row: rows.lowerBound + written).baseAddress!
-                projectionLinears[layer].apply(source, xStride: projections.primaryWidth, tokens: n, into: projected,
+                let points = primaryPoints[layer], dl = projections.primaryWidth, inputWidth = points.count * dl
+                let first = rows.lowerBound + written
+                var source = UnsafePointer(primaryState.hidden(point: points[0], row: first).baseAddress!)
+                if points.count > 1 {
+                    // group map: row r's input is [x^(p_0) | x^(p_1) | ...]
+                    for row in 0..<n {
+                        for (index, point) in points.enumerated() {
+                            (gathered + row * inputWidth + index * dl).update(
+                                from: primaryState.hidden(point: point, row: first + row).baseAddress!, count: dl)
+                        }
+                    }
+                    source = UnsafePointer(gathered)
+                }
+                projectionLinears[layer].apply(source, xStride: inputWidth, tokens: n, into: projected,
                                                yStride: ds, accumulate: false, threads: model.threads)
                 let norm = model.weights.tensor(layer, .attentionNorm).baseAddress!
                 for row in 0..<n {
