@@ -197,3 +197,23 @@ public final class TrainingPass<S: TrainingScalar> {
         }
     }
 }
+
+extension TrainingPass {
+    /// Multiply-add FLOPs of one forward pass (matrix products and attention; a training step
+    /// costs about 3x this: forward, input gradients, weight gradients).
+    public var forwardFlops: Double {
+        let c = blueprint.config, d = Double(c.width), f = Double(c.feedForwardWidth), n = Double(rows)
+        let qW = Double(c.queryWidth), kvW = Double(c.keyValueWidth), T = Double(length)
+        var perRow = 0.0
+        for layer in 0..<c.layerCount {
+            perRow += 2 * d * (qW + 2 * kvW) + 2 * qW * d + 2 * d * 2 * f + 2 * f * d
+            let sources = blueprint.tandem == nil ? 1.0 : 2.0
+            perRow += sources * 2 * 2 * T * qW // scores and weighted values over all T keys, per source
+            if let tandem = blueprint.tandem {
+                perRow += 2 * Double(tandem.inputWidth(layer)) * d + 2 * d * 2 * kvW
+            }
+        }
+        perRow += 2 * d * Double(c.vocabularySize)
+        return perRow * n
+    }
+}
