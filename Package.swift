@@ -52,12 +52,12 @@ let package = Package(
         .target(name: "TandemReport", dependencies: ["TandemEngine"]),
         // Harness: scenarios, profiling and sweep stages, the run pipeline
         .target(name: "TandemHarness", dependencies: [
-            "TandemEngine", "TandemAnalysis", "TandemReport",
+            "TandemEngine", "TandemAnalysis", "TandemReport", "TandemTraining",
             .product(name: "TOMLKit", package: "TOMLKit"),
         ]),
         // Tool
         .executableTarget(name: "tandem", dependencies: [
-            "TandemEngine", "TandemAnalysis", "TandemReport", "TandemHarness",
+            "TandemEngine", "TandemAnalysis", "TandemReport", "TandemHarness", "TandemTraining",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Tests

@@ -50,10 +50,17 @@ public enum Pipeline {
             }
         }
         let scenario = context.scenario
+        var extra = ["scenario": scenario.name, "scenario_file": scenario.file, "scenario_hash": scenario.contentHash,
+                     "backend": scenario.backend.rawValue, "resumed": String(resume)]
+        if let training = scenario.training {
+            for (split, path) in [("train", training.text), ("valid", training.valid), ("ood", training.ood)] {
+                guard let path, let digest = FileDigest.sha256(path: path) else { continue }
+                extra["corpus_\(split)"] = "\(path) bytes=\(digest.bytes) sha256=\(digest.sha256)"
+            }
+        }
         try RunMetadata(command: CommandLine.arguments.joined(separator: " "), threads: scenario.sweep.threads.first ?? 1,
                         blasCore: blasCoreName(), seed: scenario.seed, start: start,
-                        extra: ["scenario": scenario.name, "scenario_file": scenario.file, "scenario_hash": scenario.contentHash,
-                                "backend": scenario.backend.rawValue, "resumed": String(resume)]).write(to: context.path("run.json"))
+                        extra: extra).write(to: context.path("run.json"))
         return quality
     }
 }

@@ -17,12 +17,16 @@ public struct ModelDefinition: Sendable {
     /// Secondaries only.
     public var kind: Kind
     public var layerMap: TandemLayerMap
+    /// Present when the scenario trains this model (its source is then a config).
+    public var training: ModelTrainingSettings?
 
-    public init(name: String, source: ModelSource, kind: Kind, layerMap: TandemLayerMap) {
+    public init(name: String, source: ModelSource, kind: Kind, layerMap: TandemLayerMap,
+                training: ModelTrainingSettings? = nil) {
         self.name = name
         self.source = source
         self.kind = kind
         self.layerMap = layerMap
+        self.training = training
     }
 }
 
@@ -59,6 +63,14 @@ public struct SweepSettings: Sendable {
     public var prompt: String
 
     public var sampling: SamplingParameters { SamplingParameters(temperature: temperature, topK: topK, topP: topP) }
+
+    /// The secondaries a strategy drafts with: tandem strategies use the tandem secondaries;
+    /// `speed` uses the plain ones when any are listed (the paper's baseline drafters), else all.
+    public static func drafters(for strategy: StrategyKind, among listed: [ModelDefinition]) -> [ModelDefinition] {
+        if strategy.needsTandem { return listed.filter { $0.kind == .tandem } }
+        let plain = listed.filter { $0.kind == .plain }
+        return plain.isEmpty ? listed : plain
+    }
 }
 
 /// A declared experiment, read from a TOML file (format: scenarios/README.md).
@@ -74,6 +86,8 @@ public struct Scenario: Sendable {
     public var sweep: SweepSettings
     public var resultsDirectory: String
     public var plotsDirectory: String
+    /// The `[train]` table, when the scenario trains models.
+    public var training: TrainingCorpusSettings?
     /// SHA-256-free content fingerprint (FNV-1a 64 of the file text), recorded in run.json.
     public var contentHash: String
 
@@ -99,18 +113,21 @@ public struct Scenario: Sendable {
             throw root.fail("name", "expected letters, digits, - or _ (it names the output directories), got \"\(name)\"")
         }
         let description = try root.string("description") ?? ""
+        let training = try root.table("train").map { try readTrainingCorpus($0, name: name, directory: directory) }
         let seed = UInt64(try root.integer("seed", range: 0...Int.max) ?? 1)
         let backend = try root.choice("backend", KernelBackend.self) ?? .packed
 
         guard let primaryTable = try root.table("primary") else { throw root.fail("primary", "missing: the primary model must be defined") }
-        let primary = try readModel(primaryTable, name: "primary", isPrimary: true, primaryConfig: nil, directory: directory)
+        let primary = try readModel(primaryTable, name: "primary", isPrimary: true, primaryConfig: nil, directory: directory,
+                                    canTrain: training != nil)
         let primaryConfig = try resolvedConfig(primary, file: file)
 
         var secondaries: [ModelDefinition] = []
         if let table = try root.table("secondaries") {
             for key in table.table.keys.sorted() {
                 guard let entry = try table.table(key) else { continue }
-                secondaries.append(try readModel(entry, name: key, isPrimary: false, primaryConfig: primaryConfig, directory: directory))
+                secondaries.append(try readModel(entry, name: key, isPrimary: false, primaryConfig: primaryConfig,
+                                                 directory: directory, canTrain: training != nil))
             }
             try table.finish()
         }
@@ -136,11 +153,11 @@ public struct Scenario: Sendable {
         for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
         return Scenario(file: file, name: name, description: description, seed: seed, backend: backend, primary: primary,
                         secondaries: secondaries, profile: profile, sweep: sweep, resultsDirectory: results,
-                        plotsDirectory: plots, contentHash: String(format: "%016llx", hash))
+                        plotsDirectory: plots, training: training, contentHash: String(format: "%016llx", hash))
     }
 
     static func readModel(_ reader: TOMLReader, name: String, isPrimary: Bool, primaryConfig: ModelConfig?,
-                          directory: String) throws -> ModelDefinition {
+                          directory: String, canTrain: Bool = false) throws -> ModelDefinition {
         let preset = try reader.choice("preset", ModelPreset.self)
         let checkpoint = try reader.string("checkpoint")
         let configTable = try reader.table("config")
@@ -185,8 +202,16 @@ public struct Scenario: Sendable {
             kind = try reader.choice("kind", ModelDefinition.Kind.self) ?? .tandem
             layerMap = try reader.choice("layer_map", TandemLayerMap.self) ?? .output
         }
+        var training: ModelTrainingSettings?
+        if let trainTable = try reader.table("train") {
+            guard canTrain else { throw reader.fail("train", "needs a top-level [train] table (the corpus)") }
+            guard configTable != nil else {
+                throw reader.fail("train", "only a model defined by a 'config' table can be trained")
+            }
+            training = try readModelTraining(trainTable, isPrimary: isPrimary)
+        }
         try reader.finish()
-        return ModelDefinition(name: name, source: source, kind: kind, layerMap: layerMap)
+        return ModelDefinition(name: name, source: source, kind: kind, layerMap: layerMap, training: training)
     }
 
     /// The config of a definition (read from the checkpoint's metadata for checkpoints).
@@ -216,14 +241,15 @@ public struct Scenario: Sendable {
         let names = try reader.strings("secondaries") ?? secondaries.map(\.name)
         guard !names.isEmpty else { throw reader.fail("secondaries", "no secondary is defined: add a [secondaries.NAME] table") }
         for (index, name) in names.enumerated() {
-            guard let definition = secondaries.first(where: { $0.name == name }) else {
+            guard secondaries.contains(where: { $0.name == name }) else {
                 throw ScenarioError(file: reader.file, key: reader.key("secondaries") + "[\(index)]",
                                     expectation: "no secondary named \"\(name)\" (defined: \(secondaries.map(\.name).joined(separator: ", ")))")
             }
-            if strategies.contains(where: \.needsTandem) && definition.kind != .tandem {
-                throw ScenarioError(file: reader.file, key: reader.key("secondaries") + "[\(index)]",
-                                    expectation: "\"\(name)\" is a plain secondary; the tandem strategies need kind = \"tandem\"")
-            }
+        }
+        let listed = names.compactMap { name in secondaries.first { $0.name == name } }
+        for strategy in strategies where SweepSettings.drafters(for: strategy, among: listed).isEmpty {
+            throw reader.fail("secondaries", "strategy \"\(strategy.rawValue)\" has no secondary it can use: "
+                              + "the tandem strategies need one of kind = \"tandem\"")
         }
         let gammas = try reader.integers("gammas", range: 1...64) ?? [4]
         var alphas: [[Double]] = try reader.numbers("alphas", range: 0...1)?.map { [$0] } ?? []

@@ -38,9 +38,10 @@ public enum SweepStage {
     public static func points(_ scenario: Scenario) -> [SweepPoint] {
         let sweep = scenario.sweep
         var result: [SweepPoint] = []
+        let listed = sweep.secondaries.compactMap { scenario.secondary(named: $0) }
         for strategy in sweep.strategies {
             for policy in (strategy == .tandem ? [.fixed] : sweep.policies) {
-                for secondary in sweep.secondaries {
+                for secondary in SweepSettings.drafters(for: strategy, among: listed).map(\.name) {
                     for gamma in sweep.gammas {
                         let alphaAxis: [[Double]?] = strategy == .tandem || sweep.alphas.isEmpty ? [nil] : sweep.alphas.map(Optional.some)
                         for alphas in alphaAxis {

@@ -34,14 +34,18 @@ public struct TrainingPlan: Sendable {
         objective == .distillation && step >= crossEntropySteps ? .distillation : .crossEntropy
     }
 
-    func fingerprint(_ blueprint: TrainingBlueprint, corpus: ByteCorpus) -> String {
+    /// FNV-1a over everything that determines the run, the corpus bytes and the teacher's weights.
+    func fingerprint(_ blueprint: TrainingBlueprint, corpus: ByteCorpus, teacher: ModelWeights?) -> String {
         let o = optimizer
         let text = "\(blueprint.config.metadata.sorted { $0.key < $1.key })|\(String(describing: blueprint.tandem))|"
             + "\(steps)|\(batchSize)|\(sequenceLength)|\(o.learningRate)|\(o.finalRatio)|\(o.warmupSteps)|"
             + "\(o.weightDecay)|\(o.beta1)|\(o.beta2)|\(o.epsilon)|\(o.clipNorm)|\(objective)|\(crossEntropySteps)|"
             + "\(ownBlock)|\(seed)|\(corpus.tokens.count)"
         var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+        func mix(_ value: UInt64) { hash = (hash ^ value) &* 0x0000_0100_0000_01B3 }
+        for byte in text.utf8 { mix(UInt64(byte)) }
+        for byte in corpus.tokens { mix(UInt64(byte)) }
+        if let teacher { for i in 0..<teacher.parameterCount { mix(UInt64(teacher.storage[i].bitPattern)) } }
         return String(format: "%016llx", hash)
     }
 }
@@ -90,6 +94,7 @@ public final class Trainer {
     /// beside it (`statePath`).
     public let outputPath: String
     public var statePath: String { Trainer.statePath(for: outputPath) }
+    var needsTeacherState: Bool { blueprint.tandem != nil || plan.objective == .distillation }
 
     public static func statePath(for output: String) -> String {
         (output.hasSuffix(".safetensors") ? String(output.dropLast(12)) : output) + ".state.safetensors"
@@ -128,7 +133,7 @@ public final class Trainer {
         let c = blueprint.config, B = plan.batchSize, T = plan.sequenceLength
         let parameters = Buffer<Float>(blueprint.count), gradients = Buffer<Float>(blueprint.count)
         let optimizer = AdamW(blueprint: blueprint, settings: plan.optimizer)
-        let fingerprint = plan.fingerprint(blueprint, corpus: corpus)
+        let fingerprint = plan.fingerprint(blueprint, corpus: corpus, teacher: needsTeacherState ? teacher : nil)
         var start = 0
         if resume && FileManager.default.fileExists(atPath: statePath) {
             start = try TrainingState.load(path: statePath, parameters: parameters, optimizer: optimizer,
@@ -138,7 +143,8 @@ public final class Trainer {
         }
         let pass = TrainingPass<Float>(blueprint: blueprint, batch: B, length: T, ownBlock: plan.ownBlock)
         let teacherBlueprint = try teacher.map { try TrainingBlueprint(config: $0.config) }
-        let teacherPass = teacherBlueprint.map { TrainingPass<Float>(blueprint: $0, batch: B, length: T) }
+        let needsTeacher = blueprint.tandem != nil || plan.objective == .distillation
+        let teacherPass = needsTeacher ? teacherBlueprint.map { TrainingPass<Float>(blueprint: $0, batch: B, length: T) } : nil
         let features = blueprint.tandem.map { TandemFeatures<Float>(attachment: $0, rows: B * T) }
         let softTargets = plan.objective == .distillation ? Buffer<Float>(B * T * c.vocabularySize) : nil
         let flopsPerStep = 3 * pass.forwardFlops + (teacherPass?.forwardFlops ?? 0)

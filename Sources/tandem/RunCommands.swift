@@ -14,8 +14,15 @@ struct ScenarioOptions: ParsableArguments {
     @Option(help: "Plots directory (default: the scenario's, plots/<name>).")
     var plots: String?
 
+    /// The run's context; models the scenario trains are trained first (or kept when finished).
     func context() throws -> RunContext {
-        let loaded = try Scenario.load(path: scenario)
+        var loaded = try Scenario.load(path: scenario)
+        if loaded.training != nil {
+            Interrupt.install()
+            loaded = try TrainingStage.run(loaded, resultsDirectory: results, threads: 2,
+                                           shouldStop: { Interrupt.requested }, log: { printError($0) },
+                                           progress: ProgressBars().update)
+        }
         var bars: [String: ProgressLine] = [:]
         return try RunContext(scenario: loaded, resultsDirectory: results, plotsDirectory: plots, log: { printError($0) },
                               progress: { done, total, label in

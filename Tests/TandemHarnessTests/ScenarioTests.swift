@@ -70,7 +70,8 @@ import TandemHarness
     @Test func otherMistakes() {
         expectError(valid.replacingOccurrences(of: "preset = \"tiny-primary\"", with: "preset = \"p999\""), key: "primary.preset", mentions: "expected one of")
         expectError(valid + "\nsecondaries = [\"big\"]", key: "sweep.secondaries[0]", mentions: "no secondary named \"big\"")
-        expectError(valid.replacingOccurrences(of: "kind = \"tandem\"", with: "kind = \"plain\""), key: "sweep.secondaries[0]", mentions: "plain secondary")
+        expectError(valid.replacingOccurrences(of: "kind = \"tandem\"", with: "kind = \"plain\""), key: "sweep.secondaries",
+                    mentions: "no secondary it can use")
         expectError(valid.replacingOccurrences(of: "[sweep]", with: "[sweep]\nstrategies = [\"primary\"]"), key: "sweep.strategies[0]", mentions: "expected one of")
         expectError("name = \"t\"\n[primary\n", key: "", mentions: "not valid TOML")
     }
