@@ -52,6 +52,7 @@ public enum ReportStage {
         try context.write(acceptance, to: "acceptance.csv")
         try context.write(iid, to: "iid_tests.csv")
         try writeLayerBreakdown(context)
+        try PaperTables.write(context, results: results)
         let quality = assess(results, scenario: scenario)
         try AtomicFile.write(summary(context, costs: costs, results: results, quality: quality, iid: iid), to: context.path("summary.md"))
         return quality

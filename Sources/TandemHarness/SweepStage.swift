@@ -153,7 +153,10 @@ public enum SweepStage {
         case .confidence: policy = ConfidencePolicy(minimumProbability: sweep.pMin, gammaMax: point.gamma)
         case .heuristic: policy = HeuristicPolicy(initial: point.gamma, gammaMax: sweep.gammaMax)
         case .router:
-            let router = Router.random(topK: 4, hiddenWidth: 32, embeddingWidth: secondary.model.config.width, seed: context.scenario.seed &+ 3)
+            // The router trained with this secondary, else seeded random weights.
+            let router = try RouterStage.trained(context.scenario, secondary: secondary.name)
+                ?? Router.random(topK: 4, hiddenWidth: 32, embeddingWidth: secondary.model.config.width,
+                                 seed: context.scenario.seed &+ 3)
             policy = RouterPolicy(router: router, threshold: sweep.tau, gammaMax: point.gamma)
         }
         let rule: AcceptanceRule

@@ -19,6 +19,12 @@ public struct TrainingCorpusSettings: Sendable {
     public var evalChunks: Int
     /// Where trained checkpoints go (git-ignored): checkpoints/<scenario> by default.
     public var checkpointsDirectory: String
+    /// Router training per secondary: optimizer steps (0: no router), and how many training
+    /// batches supply its labelled positions.
+    public var routerSteps: Int
+    public var routerBatches: Int
+    /// Thresholds at which the trained router is judged on held-out text (router.csv).
+    public var routerTaus: [Double]
 }
 
 /// A model's `train` table: how this model is trained.
@@ -45,7 +51,10 @@ extension Scenario {
             checkpointEvery: try reader.integer("checkpoint_every", range: 1...1_000_000) ?? 100,
             evalContext: try reader.integer("eval_context", range: 2...65_536) ?? 128,
             evalChunks: try reader.integer("eval_chunks", range: 1...1_000_000) ?? 200,
-            checkpointsDirectory: try reader.string("checkpoints").map(resolve) ?? "checkpoints/\(name)")
+            checkpointsDirectory: try reader.string("checkpoints").map(resolve) ?? "checkpoints/\(name)",
+            routerSteps: try reader.integer("router_steps", range: 0...1_000_000) ?? 0,
+            routerBatches: try reader.integer("router_batches", range: 1...100_000) ?? 8,
+            routerTaus: try reader.numbers("router_taus", range: 0...1) ?? [0.5, 0.6, 0.7, 0.8, 0.9])
         try reader.finish()
         return settings
     }

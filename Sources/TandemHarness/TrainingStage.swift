@@ -1,4 +1,5 @@
 import Foundation
+import TandemAnalysis
 import TandemEngine
 import TandemReport
 import TandemTraining
@@ -31,7 +32,11 @@ public enum TrainingStage {
         var updated = scenario
         var trainingTable = CSVTable(header: ["model", "kind", "objective", "layer_map", "parameters", "steps",
                                               "tokens", "seconds", "tokens_per_second", "gflops_per_second",
-                                              "final_cross_entropy"])
+                                              "sgemm_peak_gflops", "peak_fraction", "final_cross_entropy"])
+        // The machine's sgemm peak in this process, before and after each model (median of 3):
+        // the training throughput is reported against it.
+        let probe = FlopsProbe(threads: threads)
+        func peak() -> Double { [probe.measure(), probe.measure(), probe.measure()].sorted()[1] / 1e9 }
         func train(_ definition: ModelDefinition, blueprint: TrainingBlueprint, teacher: ModelWeights?) throws -> String {
             guard let recipe = definition.training, case .config = definition.source else {
                 preconditionFailure("train() on a model without a train table")
@@ -49,6 +54,7 @@ public enum TrainingStage {
             let path = checkpointPath(settings, model: definition.name)
             let trainer = try Trainer(blueprint: blueprint, plan: plan, corpus: corpus, teacher: teacher, outputPath: path)
             let label = "train \(definition.name)"
+            let peakBefore = peak()
             let summary = try trainer.run(resume: true, logEvery: 10, shouldStop: shouldStop) { report in
                 progress(report.step, report.steps, label)
                 if report.step % 100 == 0 || report.step == report.steps {
@@ -65,13 +71,17 @@ public enum TrainingStage {
             if summary.resumedFrom == plan.steps {
                 log("\(label): complete checkpoint kept (\(path))")
             } else {
+                let sgemmPeak = (peakBefore + peak()) / 2
                 trainingTable.append([.string(definition.name), .string(definition.kind.rawValue),
                                       .string(recipe.objective.rawValue),
                                       .string(blueprint.tandem?.layerMap.rawValue ?? ""), .integer(blueprint.count),
                                       .integer(plan.steps - summary.resumedFrom),
                                       .integer((plan.steps - summary.resumedFrom) * plan.batchSize * plan.sequenceLength),
                                       .real(summary.seconds), .real(summary.tokensPerSecond),
-                                      .real(summary.gigaflopsPerSecond), .real(summary.finalCrossEntropy)])
+                                      .real(summary.gigaflopsPerSecond), .real(sgemmPeak),
+                                      .real(summary.gigaflopsPerSecond / sgemmPeak), .real(summary.finalCrossEntropy)])
+                log(String(format: "%@: %.1f GFLOP/s over the run, %.0f%% of the sgemm peak (%.1f GFLOP/s)", label,
+                           summary.gigaflopsPerSecond, 100 * summary.gigaflopsPerSecond / sgemmPeak, sgemmPeak))
             }
             return path
         }
@@ -101,6 +111,8 @@ public enum TrainingStage {
         }
         try writeTable1(updated, settings: settings, primary: primaryWeights, results: results, log: log,
                         progress: progress)
+        try RouterStage.run(updated, settings: settings, primary: try TrainedModel(weights: primaryWeights), corpus: corpus,
+                            results: results, log: log)
         return updated
     }
 

@@ -31,15 +31,20 @@ public final class AdamW {
     /// Per parameter: whether weight decay applies (matrices, not norm gains).
     let decayMask: [Bool]
 
-    public init(blueprint: TrainingBlueprint, settings: OptimizerSettings) {
-        self.settings = settings
-        firstMoment = Buffer(blueprint.count)
-        secondMoment = Buffer(blueprint.count)
+    public convenience init(blueprint: TrainingBlueprint, settings: OptimizerSettings) {
         var mask = [Bool](repeating: false, count: blueprint.count)
         for spec in blueprint.specs where blueprint.decays(spec) {
             for i in spec.offset..<(spec.offset + spec.count) { mask[i] = true }
         }
-        decayMask = mask
+        self.init(count: blueprint.count, decayMask: mask, settings: settings)
+    }
+
+    public init(count: Int, decayMask: [Bool], settings: OptimizerSettings) {
+        precondition(decayMask.count == count)
+        self.settings = settings
+        firstMoment = Buffer(count)
+        secondMoment = Buffer(count)
+        self.decayMask = decayMask
     }
 
     /// The global L2 norm of `gradients`.

@@ -39,7 +39,8 @@ public struct TrainingBlueprint: Sendable {
     /// Floats of the model proper; the projections start here.
     public let modelCount: Int
     let layers: [LayerOffsets]
-    let embedding: Int, finalNorm: Int, head: Int
+    public let embedding: Int
+    let finalNorm: Int, head: Int
 
     public init(config: ModelConfig, tandem: TandemAttachment? = nil) throws {
         try config.validate()

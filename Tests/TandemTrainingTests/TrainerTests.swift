@@ -96,9 +96,74 @@ import TandemTraining
     }
 }
 
+/// The seeded initial parameters a trainer starts from.
+func initialParameters(_ blueprint: TrainingBlueprint) throws -> Buffer<Float> {
+    let parameters = Buffer<Float>(blueprint.count)
+    blueprint.initialize(parameters.pointer, seed: 1)
+    return parameters
+}
+
 func withTemporaryDirectory<T>(_ body: (String) throws -> T) throws -> T {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("tandem-training-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: url) }
     return try body(url.path)
+}
+
+/// With trained (not random) models, greedy SPEED still reproduces the primary's own greedy
+/// output token for token, with both drafters, and the trained tandem drafter is accepted far
+/// more often than the same secondary untrained (its acceptance comes from what it learned).
+@Suite struct TrainedDecodingTests {
+    @Test func greedySpeculativeOutputEqualsThePrimary() throws {
+        try withTemporaryDirectory { directory in
+            let primaryConfig = ModelConfig(vocabularySize: 256, width: 32, layerCount: 2, headCount: 2,
+                                            keyValueHeadCount: 2, feedForwardWidth: 48, maxContext: 256)
+            let secondaryConfig = ModelConfig(vocabularySize: 256, width: 16, layerCount: 1, headCount: 2,
+                                              keyValueHeadCount: 2, feedForwardWidth: 24, maxContext: 256)
+            let line = "to be or not to be, that is the question; whether tis nobler in the mind to suffer.\n"
+            let path = directory + "/text.txt"
+            try String(repeating: line, count: 40).write(toFile: path, atomically: true, encoding: .utf8)
+            let corpus = try ByteCorpus(path: path)
+            var plan = TrainingPlan(steps: 150, batchSize: 8, sequenceLength: 32)
+            plan.optimizer.learningRate = 1e-2
+            plan.optimizer.warmupSteps = 10
+            plan.checkpointEvery = 150
+            let primaryPath = directory + "/primary.safetensors"
+            _ = try Trainer(blueprint: try TrainingBlueprint(config: primaryConfig), plan: plan, corpus: corpus,
+                            teacher: nil, outputPath: primaryPath).run(resume: false) { _ in }
+            let primaryWeights = try ModelWeights.load(path: primaryPath)
+            let tandemBlueprint = try TrainingBlueprint(config: secondaryConfig, tandem: TandemAttachment(
+                layerMap: .output, secondary: secondaryConfig, primary: primaryConfig))
+            let secondaryPath = directory + "/secondary.safetensors"
+            _ = try Trainer(blueprint: tandemBlueprint, plan: plan, corpus: corpus, teacher: primaryWeights,
+                            outputPath: secondaryPath).run(resume: false) { _ in }
+            let checkpoint = try SecondaryCheckpoint.load(path: secondaryPath, primary: primaryConfig)
+            let primary = Transformer(weights: primaryWeights, backend: .packed)
+            let secondary = Transformer(weights: checkpoint.weights, backend: .packed)
+            let tandem = TandemSecondary(model: secondary, projections: checkpoint.projections!, layerMap: .output,
+                                         primaryConfig: primaryConfig)
+            let initial = try initialParameters(tandemBlueprint)
+            let untrained = try withExtendedLifetime(initial) { try tandemBlueprint.checkpoint(initial.pointer) }
+            let untrainedTandem = TandemSecondary(model: Transformer(weights: untrained.weights, backend: .packed),
+                                                  projections: untrained.projections!, layerMap: .output,
+                                                  primaryConfig: primaryConfig)
+            let prompt = Array("whether tis nobler".utf8).map(Int.init)
+            var baseline = AutoregressiveDecoding(name: "primary", model: primary, parameters: .greedy, seed: 0)
+            let expected = baseline.generate(prompt: prompt, maxTokens: 80)
+            var rates: [String: Double] = [:]
+            for (name, useTandem) in [("plain", false), ("tandem", true), ("untrained", true)] {
+                let drafter: Drafter = !useTandem
+                    ? PlainDrafter(model: secondary, contextCapacity: 256, maxTokens: 8)
+                    : TandemDrafter(tandem: name == "untrained" ? untrainedTandem : tandem, contextCapacity: 256,
+                                    maxTokens: 8)
+                var speculative = SpeculativeDecoding(primary: primary, drafter: drafter, policy: FixedPolicy(gamma: 4),
+                                                      rule: GreedyAcceptance(), parameters: .greedy, seed: 1)
+                let output = speculative.generate(prompt: prompt, maxTokens: 80)
+                let firstDifference = zip(output, expected).enumerated().first { $1.0 != $1.1 }?.offset ?? -1
+                #expect(output == expected, "\(name) drafter: first difference at \(firstDifference)")
+                rates[name] = Double(speculative.telemetry.accepted) / Double(max(speculative.telemetry.drafted, 1))
+            }
+            #expect(rates["tandem"]! > rates["untrained"]! + 0.2, "acceptance trained vs untrained: \(rates)")
+        }
+    }
 }

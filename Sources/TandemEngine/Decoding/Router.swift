@@ -9,7 +9,6 @@ public final class Router: @unchecked Sendable {
     public let storage: UnsafeMutablePointer<Float>
     public var count: Int { specs.last.map { $0.offset + $0.count } ?? 0 }
     private var features: [Float]
-    private var hidden: [Float]
 
     public init(topK: Int, hiddenWidth: Int, embeddingWidth: Int) {
         self.topK = topK
@@ -25,12 +24,11 @@ public final class Router: @unchecked Sendable {
         storage = .allocate(capacity: offset)
         storage.initialize(repeating: 0, count: offset)
         features = Array(repeating: 0, count: input)
-        hidden = Array(repeating: 0, count: hiddenWidth)
     }
 
     deinit { storage.deallocate() }
 
-    func tensor(_ name: String) -> UnsafeMutablePointer<Float> { storage + specs.first { $0.name == name }!.offset }
+    public func tensor(_ name: String) -> UnsafeMutablePointer<Float> { storage + specs.first { $0.name == name }!.offset }
 
     /// Seeded weights (uniform, standard deviation 1/sqrt(fan_in)); the output bias starts at
     /// `outputBias` so an untrained router predicts sigmoid(outputBias) on average.
@@ -45,9 +43,11 @@ public final class Router: @unchecked Sendable {
         return router
     }
 
-    /// Predicted acceptance probability of the draft drawn from `logits` (softmax at T = 1),
-    /// with `embeddings` the secondary's embedding table [vocabulary][embeddingWidth].
-    public func predict(logits: UnsafeBufferPointer<Float>, embeddings: UnsafePointer<Float>) -> Float {
+    /// The router's input for the draft drawn from `logits` (softmax at T = 1): [entropy, top-k
+    /// probabilities, the top-k tokens' rows of `embeddings`], written to `features`
+    /// [inputWidth]. Ties in probability go to the lower token id.
+    public func features(logits: UnsafeBufferPointer<Float>, embeddings: UnsafePointer<Float>,
+                         into features: UnsafeMutablePointer<Float>) {
         let probabilities = SamplingParameters(temperature: 1).distribution(logits)
         var entropy = 0.0
         for p in probabilities where p > 0 { entropy -= p * _log(p) }
@@ -59,15 +59,23 @@ public final class Router: @unchecked Sendable {
             features[1 + k] = Float(probabilities[token])
             for j in 0..<embeddingWidth { features[1 + topK + k * embeddingWidth + j] = embeddings[token * embeddingWidth + j] }
         }
+    }
+
+    /// Predicted acceptance probability of the draft drawn from `logits` (softmax at T = 1),
+    /// with `embeddings` the secondary's embedding table [vocabulary][embeddingWidth].
+    public func predict(logits: UnsafeBufferPointer<Float>, embeddings: UnsafePointer<Float>) -> Float {
+        features.withUnsafeMutableBufferPointer { self.features(logits: logits, embeddings: embeddings, into: $0.baseAddress!) }
+        return features.withUnsafeBufferPointer { predict(features: $0.baseAddress!) }
+    }
+
+    /// sigmoid(fc2(relu(fc1(x)))) for one feature vector x [inputWidth].
+    public func predict(features x: UnsafePointer<Float>) -> Float {
         let w1 = tensor("router.fc1.weight"), b1 = tensor("router.fc1.bias")
         let w2 = tensor("router.fc2.weight"), b2 = tensor("router.fc2.bias")
         var output = b2[0]
-        features.withUnsafeBufferPointer { x in
-            for h in 0..<hiddenWidth {
-                let z = VectorMath.dot(w1 + h * inputWidth, x.baseAddress!, inputWidth) + b1[h]
-                hidden[h] = max(0, z) // ReLU
-                output += w2[h] * hidden[h]
-            }
+        for h in 0..<hiddenWidth {
+            let z = VectorMath.dot(w1 + h * inputWidth, x, inputWidth) + b1[h]
+            output += w2[h] * max(0, z) // ReLU
         }
         return 1 / (1 + Float(_exp(Double(-output))))
     }
