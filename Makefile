@@ -4,7 +4,7 @@ SWIFT ?= swift
 APT_PACKAGES := libopenblas-dev libgsl-dev gnuplot-nox
 BIN := .build/release/tandem
 
-.PHONY: all deps build test quickstart scenarios bench fixtures corpus clean
+.PHONY: all deps build test quickstart scenarios bench fixtures corpus clean paper-tiny paper-small
 
 all: build
 
@@ -29,6 +29,7 @@ test: deps
 	Tests/cli/greedy_identity.sh $(BIN)
 	Tests/cli/run_tiny.sh $(BIN)
 	Tests/cli/resume.sh $(BIN)
+	Tests/cli/train_tiny.sh $(BIN)
 	$(BIN) bench --quick --max-tokens 4 --out .build/bench-smoke
 
 # The main job on the bundled quick scenario: results/quickstart/ and plots/quickstart/.
@@ -38,6 +39,13 @@ quickstart: build
 # Every bundled scenario (about 15 minutes).
 scenarios: build
 	for s in quickstart block-size secondary-size acceptance context-length; do $(BIN) run scenarios/$$s.toml || exit 1; done
+
+# The paper's experiment, trained here (needs the corpus): under 10 and under 60 minutes.
+paper-tiny: build corpus
+	$(BIN) run scenarios/paper-tiny.toml
+
+paper-small: build corpus
+	$(BIN) run scenarios/paper-small.toml
 
 bench: build
 	$(BIN) bench

@@ -15,6 +15,28 @@ public enum TrainingStage {
     public static let table1File = "table1.csv"
     public static let trainingFile = "training.csv"
 
+    /// The scenario with every model it trains pointing at its checkpoint, for commands that
+    /// use trained models without training them (generate, eval); an untrained one is an error
+    /// that says how to train it.
+    public static func trainedModels(_ scenario: Scenario) throws -> Scenario {
+        guard let settings = scenario.training else { return scenario }
+        var resolved = scenario
+        func resolve(_ definition: inout ModelDefinition) throws {
+            guard definition.training != nil else { return }
+            let path = checkpointPath(settings, model: definition.name)
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw ScenarioError(file: scenario.file, key: definition.name == "primary" ? "primary" :
+                                    "secondaries.\(definition.name)",
+                                    expectation: "trained weights at \(path), which do not exist yet: "
+                                    + "run `tandem train \(scenario.file)`")
+            }
+            definition.source = .checkpoint(path)
+        }
+        try resolve(&resolved.primary)
+        for index in resolved.secondaries.indices { try resolve(&resolved.secondaries[index]) }
+        return resolved
+    }
+
     /// Checkpoint path of a trained model.
     public static func checkpointPath(_ settings: TrainingCorpusSettings, model: String) -> String {
         settings.checkpointsDirectory + "/" + model + ".safetensors"
@@ -27,6 +49,11 @@ public enum TrainingStage {
         let models = [scenario.primary] + scenario.secondaries
         guard models.contains(where: { $0.training != nil }) else { return scenario }
         setBLASThreads(threads)
+        for path in [settings.text, settings.valid, settings.ood].compactMap({ $0 })
+        where !FileManager.default.fileExists(atPath: path) {
+            throw ScenarioError(file: scenario.file, key: "train", expectation: "corpus file '\(path)' does not exist "
+                                + "(the bundled scenarios read corpora/: build it with `make corpus`)")
+        }
         let corpus = try ByteCorpus(path: settings.text)
         log("train: corpus \(settings.text) (\(corpus.tokens.count) bytes)")
         var updated = scenario

@@ -46,15 +46,15 @@ struct Evaluate: ParsableCommand {
         var secondaryPath = models.secondaryCheckpoint
         var seed = engine.seed
         if let path = models.scenario {
-            let scenario = try Scenario.load(path: path)
+            let scenario = try TrainingStage.trainedModels(try Scenario.load(path: path))
             seed = scenario.seed
-            primaryDefinition = try trained(scenario.primary, scenario)
+            primaryDefinition = scenario.primary
             if let name = models.secondaryName {
                 guard let definition = scenario.secondary(named: name) else {
                     throw ValidationError("\(path) defines no secondary named '\(name)' "
                                           + "(defined: \(scenario.secondaries.map(\.name).joined(separator: ", ")))")
                 }
-                guard case .checkpoint(let checkpoint) = try trained(definition, scenario).source else {
+                guard case .checkpoint(let checkpoint) = definition.source else {
                     throw ValidationError("secondary '\(name)' of \(path) has random weights; evaluate trained models")
                 }
                 secondaryPath = checkpoint
@@ -82,17 +82,5 @@ struct Evaluate: ParsableCommand {
                                         maxChunks: maxChunks) { bars.update($0, $1, "eval") }
         }
         print(result.line)
-    }
-
-    /// A scenario model the scenario trains resolves to its checkpoint, which must exist.
-    func trained(_ definition: ModelDefinition, _ scenario: Scenario) throws -> ModelDefinition {
-        guard definition.training != nil, let settings = scenario.training else { return definition }
-        let path = TrainingStage.checkpointPath(settings, model: definition.name)
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw ValidationError("'\(definition.name)' is not trained yet (\(path) missing): run `tandem train \(scenario.file)`")
-        }
-        var resolved = definition
-        resolved.source = .checkpoint(path)
-        return resolved
     }
 }

@@ -49,7 +49,7 @@ struct DecodingModels {
                                                   kind: needsTandem ? .tandem : .plain, layerMap: options.layerMap)
         var modelSeed = seed, secondaryIndex = 0
         if let path = options.scenario {
-            let scenario = try Scenario.load(path: path)
+            let scenario = try TrainingStage.trainedModels(try Scenario.load(path: path))
             modelSeed = scenario.seed // the same random weights as `tandem run` builds
             primaryDefinition = scenario.primary
             let name = options.secondaryName ?? scenario.secondaries.first?.name
