@@ -8,7 +8,8 @@ enum PaperTables {
         let modelMode = results.filter { $0.point.alphas == nil && $0.point.strategy.isSpeculative }
         guard !modelMode.isEmpty else { return }
         func best(_ points: [PointResult]) -> PointResult? { points.max { $0.measuredSpeedup < $1.measuredSpeedup } }
-        var table2 = CSVTable(header: ["drafter", "strategy", "temperature", "best_gamma", "speedup", "ci95_lo", "ci95_hi",
+        var table2 = CSVTable(header: ["drafter", "strategy", "temperature", "best_gamma", "speedup",
+                                       "ci95_lo", "ci95_hi",
                                        "mean_accepted"])
         let drafters = Array(Set(modelMode.map(\.point.secondary))).sorted()
         for drafter in drafters {
@@ -23,7 +24,8 @@ enum PaperTables {
                                        "mean_gamma"])
         for policy in context.scenario.sweep.policies {
             for drafter in drafters {
-                guard let top = best(modelMode.filter { $0.point.secondary == drafter && $0.point.policy == policy }) else {
+                let candidates = modelMode.filter { $0.point.secondary == drafter && $0.point.policy == policy }
+                guard let top = best(candidates) else {
                     continue
                 }
                 let meanGamma = Double(top.drafted.reduce(0, +)) / Double(max(top.rounds, 1))

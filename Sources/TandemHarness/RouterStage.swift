@@ -32,7 +32,8 @@ enum RouterStage {
         for definition in scenario.secondaries where definition.training != nil {
             guard case .checkpoint(let checkpointPath) = definition.source else { continue }
             let checkpoint = try SecondaryCheckpoint.load(path: checkpointPath, primary: primary.blueprint.config)
-            let secondary = try TrainedModel(checkpoint: checkpoint, primary: primary.blueprint.config, path: checkpointPath)
+            let secondary = try TrainedModel(checkpoint: checkpoint, primary: primary.blueprint.config,
+                                             path: checkpointPath)
             let file = path(settings, secondary: definition.name)
             let router: Router
             var loss = Double.nan
@@ -40,7 +41,8 @@ enum RouterStage {
                 router = try Router.load(path: file)
                 log("router \(definition.name): kept \(file)")
             } else {
-                router = Router.random(topK: topK, hiddenWidth: hiddenWidth, embeddingWidth: checkpoint.weights.config.width,
+                router = Router.random(topK: topK, hiddenWidth: hiddenWidth,
+                                       embeddingWidth: checkpoint.weights.config.width,
                                        seed: scenario.seed &+ 17, outputBias: 0)
                 let data = RouterDataset.collect(secondary: secondary, primary: primary, router: router, corpus: corpus,
                                                  batches: settings.routerBatches, batch: settings.batchSize,
@@ -56,7 +58,9 @@ enum RouterStage {
                                              batches: 2, batch: settings.batchSize, length: settings.sequenceLength,
                                              ownBlock: settings.gammaTrain, seed: scenario.seed &+ 0xE7A1)
             let predictions = (0..<data.count).map { i in
-                data.features.withUnsafeBufferPointer { router.predict(features: $0.baseAddress! + i * data.inputWidth) }
+                data.features.withUnsafeBufferPointer {
+                    router.predict(features: $0.baseAddress! + i * data.inputWidth)
+                }
             }
             var bce = 0.0
             for (prediction, label) in zip(predictions, data.labels) {
@@ -71,10 +75,12 @@ enum RouterStage {
                 let continuing = predictions.indices.filter { Double(predictions[$0]) >= tau }
                 let stopping = predictions.indices.filter { Double(predictions[$0]) < tau }
                 func acceptRate(_ indices: [Int]) -> Double {
-                    indices.isEmpty ? .nan : Double(indices.filter { data.greedyAccepted[$0] }.count) / Double(indices.count)
+                    indices.isEmpty ? .nan
+                        : Double(indices.filter { data.greedyAccepted[$0] }.count) / Double(indices.count)
                 }
                 table.append([.string(definition.name), .real(tau), .integer(data.count),
-                              .real(Double(continuing.count) / Double(max(data.count, 1))), .real(acceptRate(continuing)),
+                              .real(Double(continuing.count) / Double(max(data.count, 1))),
+                              .real(acceptRate(continuing)),
                               .real(acceptRate(stopping)), .real(meanLabel), .real(bce)])
             }
         }

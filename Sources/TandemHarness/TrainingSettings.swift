@@ -40,11 +40,13 @@ public struct ModelTrainingSettings: Sendable {
 }
 
 extension Scenario {
-    static func readTrainingCorpus(_ reader: TOMLReader, name: String, directory: String) throws -> TrainingCorpusSettings {
+    static func readTrainingCorpus(_ reader: TOMLReader, name: String,
+                                   directory: String) throws -> TrainingCorpusSettings {
         func resolve(_ path: String) -> String { path.hasPrefix("/") ? path : directory + "/" + path }
         guard let text = try reader.string("text") else { throw reader.fail("text", "missing: the training text file") }
         let settings = TrainingCorpusSettings(
-            text: resolve(text), valid: try reader.string("valid").map(resolve), ood: try reader.string("ood").map(resolve),
+            text: resolve(text), valid: try reader.string("valid").map(resolve),
+            ood: try reader.string("ood").map(resolve),
             batchSize: try reader.integer("batch_size", range: 1...4096) ?? 16,
             sequenceLength: try reader.integer("sequence_length", range: 2...65_536) ?? 128,
             gammaTrain: try reader.integer("gamma_train", range: 1...64) ?? 2,

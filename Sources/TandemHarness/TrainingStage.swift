@@ -64,7 +64,8 @@ public enum TrainingStage {
         // the training throughput is reported against it.
         let probe = FlopsProbe(threads: threads)
         func peak() -> Double { [probe.measure(), probe.measure(), probe.measure()].sorted()[1] / 1e9 }
-        func train(_ definition: ModelDefinition, blueprint: TrainingBlueprint, teacher: ModelWeights?) throws -> String {
+        func train(_ definition: ModelDefinition, blueprint: TrainingBlueprint,
+                   teacher: ModelWeights?) throws -> String {
             guard let recipe = definition.training, case .config = definition.source else {
                 preconditionFailure("train() on a model without a train table")
             }
@@ -79,7 +80,8 @@ public enum TrainingStage {
             plan.checkpointEvery = settings.checkpointEvery
             plan.seed = recipe.seed
             let path = checkpointPath(settings, model: definition.name)
-            let trainer = try Trainer(blueprint: blueprint, plan: plan, corpus: corpus, teacher: teacher, outputPath: path)
+            let trainer = try Trainer(blueprint: blueprint, plan: plan, corpus: corpus, teacher: teacher,
+                                      outputPath: path)
             let label = "train \(definition.name)"
             let peakBefore = peak()
             let summary = try trainer.run(resume: true, logEvery: 10, shouldStop: shouldStop) { report in
@@ -103,7 +105,8 @@ public enum TrainingStage {
                                       .string(recipe.objective.rawValue),
                                       .string(blueprint.tandem?.layerMap.rawValue ?? ""), .integer(blueprint.count),
                                       .integer(plan.steps - summary.resumedFrom),
-                                      .integer((plan.steps - summary.resumedFrom) * plan.batchSize * plan.sequenceLength),
+                                      .integer((plan.steps - summary.resumedFrom)
+                                               * plan.batchSize * plan.sequenceLength),
                                       .real(summary.seconds), .real(summary.tokensPerSecond),
                                       .real(summary.gigaflopsPerSecond), .real(sgemmPeak),
                                       .real(summary.gigaflopsPerSecond / sgemmPeak), .real(summary.finalCrossEntropy)])
@@ -127,7 +130,8 @@ public enum TrainingStage {
             guard definition.training != nil, case .config(var config) = definition.source else { continue }
             config.vocabularySize = primaryWeights.config.vocabularySize
             let attachment = definition.kind == .tandem
-                ? TandemAttachment(layerMap: definition.layerMap, secondary: config, primary: primaryWeights.config) : nil
+                ? TandemAttachment(layerMap: definition.layerMap, secondary: config, primary: primaryWeights.config)
+                : nil
             let blueprint = try TrainingBlueprint(config: config, tandem: attachment)
             let path = try train(definition, blueprint: blueprint, teacher: primaryWeights)
             updated.secondaries[index].source = .checkpoint(path)
@@ -138,7 +142,8 @@ public enum TrainingStage {
         }
         try writeTable1(updated, settings: settings, primary: primaryWeights, results: results, log: log,
                         progress: progress)
-        try RouterStage.run(updated, settings: settings, primary: try TrainedModel(weights: primaryWeights), corpus: corpus,
+        try RouterStage.run(updated, settings: settings, primary: try TrainedModel(weights: primaryWeights),
+                            corpus: corpus,
                             results: results, log: log)
         return updated
     }
@@ -147,7 +152,9 @@ public enum TrainingStage {
     /// and for secondaries agreement with the primary's argmax and TV distance to it.
     static func writeTable1(_ scenario: Scenario, settings: TrainingCorpusSettings, primary: ModelWeights,
                             results: String, log: (String) -> Void, progress: (Int, Int, String) -> Void) throws {
-        let splits = [("valid", settings.valid), ("ood", settings.ood)].compactMap { name, path in path.map { (name, $0) } }
+        let splits = [("valid", settings.valid), ("ood", settings.ood)].compactMap { name, path in
+            path.map { (name, $0) }
+        }
         guard !splits.isEmpty else { return }
         var table = CSVTable(header: ["secondary", "kind", "layer_map", "split", "tokens", "accuracy", "cross_entropy",
                                       "perplexity", "agreement", "tv_distance"])

@@ -126,7 +126,8 @@ public enum AttentionOps {
                 S.gemm(true, false, T, hd, T, 1, own, T, q, stride, 1, dKeys, stride)
                 if let primaryKeys, let dPrimaryKV {
                     S.gemm(false, false, T, hd, T, 1, primary, T, primaryKeys, 2 * kvW, 1, dq, stride)
-                    S.gemm(true, false, T, hd, T, 1, primary, T, q, stride, 1, dPrimaryKV + rows * 2 * kvW + kvh * hd, 2 * kvW)
+                    S.gemm(true, false, T, hd, T, 1, primary, T, q, stride, 1,
+                           dPrimaryKV + rows * 2 * kvW + kvh * hd, 2 * kvW)
                 }
                 // dV = P^T dO per source
                 if let dPrimaryKV {

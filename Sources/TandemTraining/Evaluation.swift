@@ -50,7 +50,9 @@ public struct TrainedModel {
     public init(checkpoint: SecondaryCheckpoint, primary: ModelConfig?, path: String) throws {
         let config = checkpoint.weights.config
         let attachment = try checkpoint.projections.map { _ -> TandemAttachment in
-            guard let primary else { throw CheckpointError(path: path, message: "a tandem secondary needs its primary") }
+            guard let primary else {
+                throw CheckpointError(path: path, message: "a tandem secondary needs its primary")
+            }
             return TandemAttachment(layerMap: checkpoint.layerMap, secondary: config, primary: primary)
         }
         blueprint = try TrainingBlueprint(config: config, tandem: attachment)
@@ -72,8 +74,11 @@ public enum Evaluator {
         result.hasPrimary = primary != nil
         guard chunks > 0 else { return result }
         let rowsPerBatch = min(batch, chunks)
-        let pass = TrainingPass<Float>(blueprint: model.blueprint, batch: rowsPerBatch, length: context, ownBlock: ownBlock)
-        let primaryPass = primary.map { TrainingPass<Float>(blueprint: $0.blueprint, batch: rowsPerBatch, length: context) }
+        let pass = TrainingPass<Float>(blueprint: model.blueprint, batch: rowsPerBatch, length: context,
+                                       ownBlock: ownBlock)
+        let primaryPass = primary.map {
+            TrainingPass<Float>(blueprint: $0.blueprint, batch: rowsPerBatch, length: context)
+        }
         let features = model.blueprint.tandem.map { TandemFeatures<Float>(attachment: $0, rows: pass.rows) }
         let q = Buffer<Float>(V), p = Buffer<Float>(V)
         var done = 0
@@ -97,7 +102,8 @@ public enum Evaluator {
                 for t in (context / 2)..<context {
                     let row = b * context + t
                     let logits = pass.logits.pointer + row * V
-                    let totals = LossOps.forwardBackward(logits, rows: 1, vocabulary: V, targets: targets.withUnsafeBufferPointer { $0.baseAddress! + row },
+                    let rowTargets = targets.withUnsafeBufferPointer { $0.baseAddress! + row }
+                    let totals = LossOps.forwardBackward(logits, rows: 1, vocabulary: V, targets: rowTargets,
                                                          softTargets: nil, weights: .crossEntropy, dLogits: nil)
                     result.tokens += 1
                     result.crossEntropySum += totals.crossEntropy

@@ -18,7 +18,8 @@ public enum LinearOps {
         dx: UnsafeMutablePointer<S>?, dxStride: Int, accumulateInput: Bool, dw: UnsafeMutablePointer<S>
     ) {
         if let dx {
-            S.gemm(false, false, rows, inputs, outputs, 1, dy, dyStride, w, inputs, accumulateInput ? 1 : 0, dx, dxStride)
+            S.gemm(false, false, rows, inputs, outputs, 1, dy, dyStride, w, inputs, accumulateInput ? 1 : 0,
+                   dx, dxStride)
         }
         S.gemm(true, false, outputs, inputs, rows, 1, dy, dyStride, x, xStride, 1, dw, inputs)
     }

@@ -85,7 +85,9 @@ public struct RouterDataset {
             pass.forward(secondary.parameters.pointer, tokens: inputs, features: features?.pointers ?? [])
             for r in 0..<pass.rows {
                 let logits = UnsafeBufferPointer(start: pass.logits.pointer + r * V, count: V)
-                row.withUnsafeMutableBufferPointer { router.features(logits: logits, embeddings: embeddings, into: $0.baseAddress!) }
+                row.withUnsafeMutableBufferPointer {
+                    router.features(logits: logits, embeddings: embeddings, into: $0.baseAddress!)
+                }
                 dataset.features += row
                 LossOps.softmax(pass.logits.pointer + r * V, rows: 1, vocabulary: V, into: q.pointer)
                 LossOps.softmax(primaryPass.logits.pointer + r * V, rows: 1, vocabulary: V, into: p.pointer)
@@ -133,7 +135,8 @@ public enum RouterTrainer {
                 }
                 labels[b] = data.labels[i]
             }
-            RouterOps.forward(x.pointer, rows: batch, parameters.pointer, shape: shape, preActivation: z.pointer, out.pointer)
+            RouterOps.forward(x.pointer, rows: batch, parameters.pointer, shape: shape, preActivation: z.pointer,
+                              out.pointer)
             var loss = 0.0
             for b in 0..<batch {
                 let s = 1 / (1 + Float.exponential(-out[b])), y = labels[b]

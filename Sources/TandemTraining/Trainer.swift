@@ -107,7 +107,8 @@ public final class Trainer {
             guard let teacher else { throw CorpusError(path: outputPath, message: "this secondary needs its primary") }
             guard teacher.config.vocabularySize == blueprint.config.vocabularySize else {
                 throw CheckpointError(path: outputPath, message: "the secondary's vocabulary "
-                    + "(\(blueprint.config.vocabularySize)) differs from the primary's (\(teacher.config.vocabularySize))")
+                    + "(\(blueprint.config.vocabularySize)) differs from the primary's "
+                    + "(\(teacher.config.vocabularySize))")
             }
         }
         guard corpus.tokens.count > plan.sequenceLength + 1 else {
@@ -144,7 +145,8 @@ public final class Trainer {
         let pass = TrainingPass<Float>(blueprint: blueprint, batch: B, length: T, ownBlock: plan.ownBlock)
         let teacherBlueprint = try teacher.map { try TrainingBlueprint(config: $0.config) }
         let needsTeacher = blueprint.tandem != nil || plan.objective == .distillation
-        let teacherPass = needsTeacher ? teacherBlueprint.map { TrainingPass<Float>(blueprint: $0, batch: B, length: T) } : nil
+        let teacherPass = needsTeacher
+            ? teacherBlueprint.map { TrainingPass<Float>(blueprint: $0, batch: B, length: T) } : nil
         let features = blueprint.tandem.map { TandemFeatures<Float>(attachment: $0, rows: B * T) }
         let softTargets = plan.objective == .distillation ? Buffer<Float>(B * T * c.vocabularySize) : nil
         let flopsPerStep = 3 * pass.forwardFlops + (teacherPass?.forwardFlops ?? 0)
@@ -164,7 +166,8 @@ public final class Trainer {
             }
             pass.forward(parameters.pointer, tokens: inputs, features: features?.pointers ?? [])
             let totals = LossOps.forwardBackward(pass.logits.pointer, rows: B * T, vocabulary: c.vocabularySize,
-                                                 targets: targets, softTargets: softTargets.map { UnsafePointer($0.pointer) },
+                                                 targets: targets,
+                                                 softTargets: softTargets.map { UnsafePointer($0.pointer) },
                                                  weights: plan.weights(step: step), dLogits: pass.dLogits.pointer)
             guard totals.objective.isFinite else {
                 throw TrainingError.nonFinite(step: step, what: "the loss", checkpoint: lastCheckpoint)

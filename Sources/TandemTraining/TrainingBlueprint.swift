@@ -53,7 +53,8 @@ public struct TrainingBlueprint: Sendable {
         if let tandem {
             precondition(tandem.points.count == config.layerCount, "tandem points for \(tandem.points.count) layers")
             for layer in 0..<config.layerCount {
-                let spec = ParameterSpec(name: ProjectionWeights.name(layer), shape: [config.width, tandem.inputWidth(layer)],
+                let spec = ParameterSpec(name: ProjectionWeights.name(layer),
+                                         shape: [config.width, tandem.inputWidth(layer)],
                                          offset: offset)
                 specs.append(spec)
                 projections.append(offset)

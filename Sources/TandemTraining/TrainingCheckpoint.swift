@@ -25,7 +25,8 @@ extension TrainingBlueprint {
         if let tandem {
             guard let projections = checkpoint.projections, checkpoint.layerMap == tandem.layerMap,
                   projections.count == count - modelCount else {
-                throw CheckpointError(path: path, message: "expected tandem projections for layer map '\(tandem.layerMap)'")
+                throw CheckpointError(path: path,
+                                      message: "expected tandem projections for layer map '\(tandem.layerMap)'")
             }
             (parameters + modelCount).update(from: projections.storage, count: projections.count)
         }
@@ -48,7 +49,8 @@ struct TrainingState {
         metadata["training.fingerprint"] = fingerprint
         try Safetensors.write([(name: parametersName, shape: [parameters.count], values: view(parameters)),
                                (name: firstMomentName, shape: [parameters.count], values: view(optimizer.firstMoment)),
-                               (name: secondMomentName, shape: [parameters.count], values: view(optimizer.secondMoment))],
+                               (name: secondMomentName, shape: [parameters.count],
+                                values: view(optimizer.secondMoment))],
                               metadata: metadata, to: path)
     }
 

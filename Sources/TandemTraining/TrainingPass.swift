@@ -80,7 +80,8 @@ public final class TrainingPass<S: TrainingScalar> {
         let c = blueprint.config, d = c.width, n = rows, f = c.feedForwardWidth, eps = S(c.normEpsilon)
         let qW = c.queryWidth, kvW = c.keyValueWidth, stride = qW + 2 * kvW
         precondition(tokens.count == n, "\(tokens.count) tokens for a batch of \(batch) x \(length)")
-        precondition((blueprint.tandem == nil) == features.isEmpty, "tandem features must be given exactly for tandem models")
+        precondition((blueprint.tandem == nil) == features.isEmpty,
+                     "tandem features must be given exactly for tandem models")
         self.tokens = tokens
         self.features = features
         let embedding = parameters + blueprint.embedding
@@ -95,7 +96,8 @@ public final class TrainingPass<S: TrainingScalar> {
                             inverseRMS: a.inverseRMS.pointer)
             LinearOps.forward(a.normed.pointer, xStride: d, parameters + o.queryKeyValue, rows: n, inputs: d,
                               outputs: stride, a.queryKeyValue.pointer, yStride: stride)
-            rotary.forward(a.queryKeyValue.pointer, rows: n, stride: stride, offset: 0, heads: c.headCount, period: length)
+            rotary.forward(a.queryKeyValue.pointer, rows: n, stride: stride, offset: 0, heads: c.headCount,
+                           period: length)
             rotary.forward(a.queryKeyValue.pointer, rows: n, stride: stride, offset: qW, heads: c.keyValueHeadCount,
                            period: length)
             if let tandem = blueprint.tandem, let projection = o.projection {
@@ -109,7 +111,8 @@ public final class TrainingPass<S: TrainingScalar> {
                 rotary.forward(a.primaryKeyValue!.pointer, rows: n, stride: 2 * kvW, offset: 0,
                                heads: c.keyValueHeadCount, period: length)
             }
-            AttentionOps.forward(a.queryKeyValue.pointer, primaryKV: a.primaryKeyValue.map { UnsafePointer($0.pointer) },
+            AttentionOps.forward(a.queryKeyValue.pointer,
+                                 primaryKV: a.primaryKeyValue.map { UnsafePointer($0.pointer) },
                                  shape: shape, probabilities: a.probabilities.pointer, a.attention.pointer,
                                  scratch: scratch.pointer)
             a.middle.pointer.update(from: x, count: n * d)
@@ -161,11 +164,13 @@ public final class TrainingPass<S: TrainingScalar> {
             LinearOps.backward(a.attention.pointer, xStride: qW, parameters + o.output, rows: n, inputs: qW, outputs: d,
                                dMiddle.pointer, dyStride: d, dx: dAttention.pointer, dxStride: qW,
                                accumulateInput: false, dw: gradients + o.output)
-            AttentionOps.backward(a.queryKeyValue.pointer, primaryKV: a.primaryKeyValue.map { UnsafePointer($0.pointer) },
+            AttentionOps.backward(a.queryKeyValue.pointer,
+                                  primaryKV: a.primaryKeyValue.map { UnsafePointer($0.pointer) },
                                   shape: shape, probabilities: a.probabilities.pointer, dAttention.pointer,
                                   scratch: scratch.pointer, dqkv: dQueryKeyValue.pointer,
                                   dPrimaryKV: dPrimaryKeyValue?.pointer)
-            rotary.backward(dQueryKeyValue.pointer, rows: n, stride: stride, offset: 0, heads: c.headCount, period: length)
+            rotary.backward(dQueryKeyValue.pointer, rows: n, stride: stride, offset: 0, heads: c.headCount,
+                            period: length)
             rotary.backward(dQueryKeyValue.pointer, rows: n, stride: stride, offset: qW, heads: c.keyValueHeadCount,
                             period: length)
             LinearOps.backward(a.normed.pointer, xStride: d, parameters + o.queryKeyValue, rows: n, inputs: d,

@@ -41,7 +41,8 @@ struct Evaluate: ParsableCommand {
 
     func run() throws {
         setBLASThreads(engine.threads)
-        var primaryDefinition = ModelDefinition(name: "primary", source: models.primaryCheckpoint.map { .checkpoint($0) }
+        var primaryDefinition = ModelDefinition(name: "primary",
+                                                source: models.primaryCheckpoint.map { .checkpoint($0) }
                                                 ?? .preset(models.primaryPreset), kind: .plain, layerMap: .output)
         var secondaryPath = models.secondaryCheckpoint
         var seed = engine.seed
@@ -60,21 +61,25 @@ struct Evaluate: ParsableCommand {
                 secondaryPath = checkpoint
             }
         }
-        let primaryWeights = try ModelFactory.primary(primaryDefinition, seed: seed, backend: .openblas, threads: 1).weights
+        let primaryWeights = try ModelFactory.primary(primaryDefinition, seed: seed, backend: .openblas,
+                                                      threads: 1).weights
         let primary = try TrainedModel(weights: primaryWeights)
         let corpus = try ByteCorpus(path: text, minimumBytes: context + 1)
         if let bad = corpus.tokens.first(where: { Int($0) >= primaryWeights.config.vocabularySize }) {
-            throw ValidationError("\(text): byte \(bad) is outside the model's vocabulary of \(primaryWeights.config.vocabularySize)")
+            throw ValidationError("\(text): byte \(bad) is outside the model's vocabulary of "
+                                  + "\(primaryWeights.config.vocabularySize)")
         }
         let bars = ProgressBars()
         let result: EvaluationResult
         if let secondaryPath {
             let checkpoint = try SecondaryCheckpoint.load(path: secondaryPath, primary: primaryWeights.config)
             guard checkpoint.weights.config.vocabularySize == primaryWeights.config.vocabularySize else {
-                throw ValidationError("\(secondaryPath): the secondary's vocabulary (\(checkpoint.weights.config.vocabularySize)) "
+                throw ValidationError("\(secondaryPath): the secondary's vocabulary "
+                                      + "(\(checkpoint.weights.config.vocabularySize)) "
                                       + "differs from the primary's (\(primaryWeights.config.vocabularySize))")
             }
-            let secondary = try TrainedModel(checkpoint: checkpoint, primary: primaryWeights.config, path: secondaryPath)
+            let secondary = try TrainedModel(checkpoint: checkpoint, primary: primaryWeights.config,
+                                             path: secondaryPath)
             result = Evaluator.evaluate(secondary, primary: primary, tokens: corpus.tokens, context: context,
                                         ownBlock: gammaTrain, maxChunks: maxChunks) { bars.update($0, $1, "eval") }
         } else {

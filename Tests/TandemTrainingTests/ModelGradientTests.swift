@@ -67,13 +67,15 @@ func tinyBatch(batch: Int, length: Int, vocabulary: Int, seed: UInt64) -> (input
         func loss(_ dLogits: UnsafeMutablePointer<Double>?) -> Double {
             pass.forward(parameters.pointer, tokens: inputs, features: features.pointers)
             return LossOps.forwardBackward(pass.logits.pointer, rows: pass.rows, vocabulary: 11, targets: targets,
-                                           softTargets: soft.pointer, weights: .distillation, dLogits: dLogits).objective
+                                           softTargets: soft.pointer, weights: .distillation,
+                                           dLogits: dLogits).objective
         }
         _ = loss(pass.dLogits.pointer)
         let gradients = Buffer<Double>(blueprint.count)
         pass.backward(parameters.pointer, gradients: gradients.pointer)
         let worst = worstRelativeDifference(analytic: gradients, numeric: numericGradient(parameters) { loss(nil) })
-        #expect(worst.value <= gradientTolerance, "\(layerMap): worst \(worst.value) at \(name(blueprint, worst.index))")
+        #expect(worst.value <= gradientTolerance,
+                "\(layerMap): worst \(worst.value) at \(name(blueprint, worst.index))")
         // The projections must receive gradient (the tandem path is live, not silently skipped).
         let projections = blueprint.modelCount..<blueprint.count
         #expect(projections.contains { abs(gradients[$0]) > 1e-4 }, "\(layerMap): projections got no gradient")

@@ -10,7 +10,8 @@ import TandemTraining
         let x = randomBuffer(rows * d, seed: 1), w = randomBuffer(d, seed: 2), dOut = randomBuffer(rows * d, seed: 3)
         let out = Buffer<Double>(rows * d), r = Buffer<Double>(rows)
         func loss() -> Double {
-            NormOps.forward(x.pointer, w.pointer, rows: rows, width: d, epsilon: 1e-5, out.pointer, inverseRMS: r.pointer)
+            NormOps.forward(x.pointer, w.pointer, rows: rows, width: d, epsilon: 1e-5, out.pointer,
+                            inverseRMS: r.pointer)
             return weightedSum(out, dOut)
         }
         _ = loss()
@@ -71,7 +72,8 @@ import TandemTraining
                            dw: dw.pointer)
         let xIndices = (0..<rows).flatMap { r in (0..<inputs).map { r * xStride + $0 } }
         for (name, analytic, values, indices) in [("x", dx, x, xIndices), ("w", dw, w, nil)] {
-            let worst = worstRelativeDifference(analytic: analytic, numeric: numericGradient(values, indices: indices, loss))
+            let worst = worstRelativeDifference(analytic: analytic,
+                                                numeric: numericGradient(values, indices: indices, loss))
             #expect(worst.value <= gradientTolerance, "linear d\(name): worst \(worst.value) at \(worst.index)")
         }
     }
@@ -80,7 +82,8 @@ import TandemTraining
     /// primary keys before), gradients of q, own k/v and primary k/v.
     @Test(arguments: [nil, 2, 3] as [Int?])
     func attention(ownBlock: Int?) {
-        let shape = AttentionShape(batch: 2, length: 5, heads: 4, keyValueHeads: 2, headDimension: 3, ownBlock: ownBlock)
+        let shape = AttentionShape(batch: 2, length: 5, heads: 4, keyValueHeads: 2, headDimension: 3,
+                                   ownBlock: ownBlock)
         let rows = shape.batch * shape.length, stride = shape.stride, kvW = shape.keyValueWidth
         let qkv = randomBuffer(rows * stride, seed: 11), dOut = randomBuffer(rows * shape.queryWidth, seed: 12)
         let primary = ownBlock == nil ? nil : randomBuffer(rows * 2 * kvW, seed: 13)
@@ -97,10 +100,12 @@ import TandemTraining
                               probabilities: probabilities.pointer, dOut.pointer, scratch: scratch.pointer,
                               dqkv: dqkv.pointer, dPrimaryKV: dPrimary?.pointer)
         let worst = worstRelativeDifference(analytic: dqkv, numeric: numericGradient(qkv, loss))
-        #expect(worst.value <= gradientTolerance, "attention dqkv (block \(String(describing: ownBlock))): worst \(worst.value) at \(worst.index)")
+        #expect(worst.value <= gradientTolerance,
+                "attention dqkv (block \(String(describing: ownBlock))): worst \(worst.value) at \(worst.index)")
         if let primary, let dPrimary {
             let worstPrimary = worstRelativeDifference(analytic: dPrimary, numeric: numericGradient(primary, loss))
-            #expect(worstPrimary.value <= gradientTolerance, "attention dprimary: worst \(worstPrimary.value) at \(worstPrimary.index)")
+            #expect(worstPrimary.value <= gradientTolerance,
+                    "attention dprimary: worst \(worstPrimary.value) at \(worstPrimary.index)")
             // The primary source must matter: a zero gradient would pass trivially.
             #expect((0..<dPrimary.count).contains { abs(dPrimary[$0]) > 1e-3 }, "primary keys got no gradient")
         }
@@ -110,7 +115,8 @@ import TandemTraining
     @Test func losses() {
         let rows = 3, vocabulary = 6
         let logits = randomBuffer(rows * vocabulary, seed: 14, scale: 2)
-        let soft = randomBuffer(rows * vocabulary, seed: 15, scale: 2), probabilities = Buffer<Double>(rows * vocabulary)
+        let soft = randomBuffer(rows * vocabulary, seed: 15, scale: 2),
+            probabilities = Buffer<Double>(rows * vocabulary)
         LossOps.softmax(soft.pointer, rows: rows, vocabulary: vocabulary, into: probabilities.pointer)
         let targets: [Int32] = [2, 0, 5]
         let weights = LossWeights(hard: 0.3, soft: 0.7)

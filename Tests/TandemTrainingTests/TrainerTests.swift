@@ -67,10 +67,12 @@ import TandemTraining
             let first = try Trainer(blueprint: blueprint, plan: plan, corpus: text, teacher: teacher, outputPath: split)
                 .run(resume: false, shouldStop: { steps += 1; return steps == 23 }) { _ in }
             #expect(first.interrupted && first.steps == 23)
-            let second = try Trainer(blueprint: blueprint, plan: plan, corpus: text, teacher: teacher, outputPath: split)
+            let second = try Trainer(blueprint: blueprint, plan: plan, corpus: text, teacher: teacher,
+                                     outputPath: split)
                 .run(resume: true) { _ in }
             #expect(second.resumedFrom == 23 && !second.interrupted)
-            let a = try Data(contentsOf: URL(fileURLWithPath: whole)), b = try Data(contentsOf: URL(fileURLWithPath: split))
+            let a = try Data(contentsOf: URL(fileURLWithPath: whole)),
+                b = try Data(contentsOf: URL(fileURLWithPath: split))
             #expect(a == b, "resumed checkpoint differs from the uninterrupted one (\(a.count) vs \(b.count) bytes)")
         }
     }

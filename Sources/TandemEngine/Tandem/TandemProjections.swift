@@ -59,7 +59,8 @@ public final class ProjectionWeights: @unchecked Sendable {
         self.pointCounts = counts
         var specs: [ParameterSpec] = [], offset = 0
         for (layer, k) in counts.enumerated() {
-            specs.append(ParameterSpec(name: Self.name(layer), shape: [secondaryWidth, k * primaryWidth], offset: offset))
+            specs.append(ParameterSpec(name: Self.name(layer), shape: [secondaryWidth, k * primaryWidth],
+                                       offset: offset))
             offset += secondaryWidth * k * primaryWidth
         }
         self.specs = specs
