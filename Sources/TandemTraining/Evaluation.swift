@@ -102,8 +102,8 @@ public enum Evaluator {
                 for t in (context / 2)..<context {
                     let row = b * context + t
                     let logits = pass.logits.pointer + row * V
-                    let rowTargets = targets.withUnsafeBufferPointer { $0.baseAddress! + row }
-                    let totals = LossOps.forwardBackward(logits, rows: 1, vocabulary: V, targets: rowTargets,
+                    let target = [targets[row]] // the pointer must not escape its closure
+                    let totals = LossOps.forwardBackward(logits, rows: 1, vocabulary: V, targets: target,
                                                          softTargets: nil, weights: .crossEntropy, dLogits: nil)
                     result.tokens += 1
                     result.crossEntropySum += totals.crossEntropy
