@@ -94,7 +94,8 @@ public final class Trainer {
     /// beside it (`statePath`).
     public let outputPath: String
     public var statePath: String { Trainer.statePath(for: outputPath) }
-    var needsTeacherState: Bool { blueprint.tandem != nil || plan.objective == .distillation }
+    /// Whether the frozen primary runs beside the model (tandem features or soft targets).
+    var needsTeacher: Bool { blueprint.tandem != nil || plan.objective == .distillation }
 
     public static func statePath(for output: String) -> String {
         (output.hasSuffix(".safetensors") ? String(output.dropLast(12)) : output) + ".state.safetensors"
@@ -103,7 +104,7 @@ public final class Trainer {
     public init(blueprint: TrainingBlueprint, plan: TrainingPlan, corpus: ByteCorpus, teacher: ModelWeights?,
                 outputPath: String) throws {
         precondition(plan.steps >= 1 && plan.batchSize >= 1 && plan.sequenceLength >= 2 && plan.ownBlock >= 1)
-        if blueprint.tandem != nil || plan.objective == .distillation {
+        if blueprint.tandem != nil || plan.objective == .distillation { // needsTeacher
             guard let teacher else { throw CorpusError(path: outputPath, message: "this secondary needs its primary") }
             guard teacher.config.vocabularySize == blueprint.config.vocabularySize else {
                 throw CheckpointError(path: outputPath, message: "the secondary's vocabulary "
@@ -134,7 +135,7 @@ public final class Trainer {
         let c = blueprint.config, B = plan.batchSize, T = plan.sequenceLength
         let parameters = Buffer<Float>(blueprint.count), gradients = Buffer<Float>(blueprint.count)
         let optimizer = AdamW(blueprint: blueprint, settings: plan.optimizer)
-        let fingerprint = plan.fingerprint(blueprint, corpus: corpus, teacher: needsTeacherState ? teacher : nil)
+        let fingerprint = plan.fingerprint(blueprint, corpus: corpus, teacher: needsTeacher ? teacher : nil)
         var start = 0
         if resume && FileManager.default.fileExists(atPath: statePath) {
             start = try TrainingState.load(path: statePath, parameters: parameters, optimizer: optimizer,
@@ -144,7 +145,6 @@ public final class Trainer {
         }
         let pass = TrainingPass<Float>(blueprint: blueprint, batch: B, length: T, ownBlock: plan.ownBlock)
         let teacherBlueprint = try teacher.map { try TrainingBlueprint(config: $0.config) }
-        let needsTeacher = blueprint.tandem != nil || plan.objective == .distillation
         let teacherPass = needsTeacher
             ? teacherBlueprint.map { TrainingPass<Float>(blueprint: $0, batch: B, length: T) } : nil
         let features = blueprint.tandem.map { TandemFeatures<Float>(attachment: $0, rows: B * T) }
