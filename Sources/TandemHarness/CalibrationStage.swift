@@ -18,19 +18,20 @@ public struct CalibratedCosts {
 
     /// Costs at context `c` for `secondary` (coefficients optionally drawn from their
     /// uncertainty by `random`). With `local` (a sweep point's costs: the primary-alone runs'
-    /// mean decode step, i.e. at context `c`; at `localContext` the primary block of gamma + 1 and
-    /// the secondary's cold and warm step), each curve is
+    /// decode step, i.e. at context `c`; at `localContext` the verify block of gamma + 1 and the
+    /// secondary's cold and warm step), each curve is
     /// rescaled so it passes through the probe: the calibrated shape, the point's machine state.
     public func roundCosts(secondary: String, context c: Int, random: RandomSource? = nil,
-                           local: [Double]? = nil, localContext: Int = 0, gamma: Int = 1) -> RoundCosts {
+                           local: LocalCosts? = nil, localContext: Int = 0, gamma: Int = 1) -> RoundCosts {
         let base = roundCostsFromFits(secondary: secondary, context: c, random: random)
-        guard let local, local.count == 4, local.allSatisfy({ $0 > 0 && $0.isFinite }) else { return base }
+        guard let local, local.isValid else { return base }
         let fitted = roundCostsFromFits(secondary: secondary, context: localContext, random: nil)
-        // local[0] is the primary-alone runs' mean step, i.e. the step at their mean context c;
-        // local[1] the verify block measured at localContext.
+        // The decode step is the one at the runs' mean context c; the others were probed at localContext.
         let fittedHere = roundCostsFromFits(secondary: secondary, context: c, random: nil)
-        let decodeScale = local[0] / fittedHere.primary(1), blockScale = local[1] / fitted.primary(gamma + 1)
-        let coldScale = local[2] / fitted.secondaryFirstStep, warmScale = local[3] / fitted.secondaryStep
+        let decodeScale = local.decodeStep / fittedHere.primary(1)
+        let blockScale = local.verifyBlock / fitted.primary(gamma + 1)
+        let coldScale = local.secondaryColdStep / fitted.secondaryFirstStep
+        let warmScale = local.secondaryWarmStep / fitted.secondaryStep
         let primary = base.primary
         // Blocks up to gamma + 1 interpolate between the two primary scales.
         let scaledPrimary: @Sendable (Int) -> Double = { n in

@@ -49,6 +49,9 @@ final class CostProbe {
         for (index, value) in [one, block / one, cold, warm].enumerated() { samples[index].append(value) }
     }
 
-    /// Medians: decode step ns, block ratio, cold step ns, warm step ns.
-    var medians: [Double] { samples.map { Statistics.summarize($0).median } }
+    /// Medians of the samples so far.
+    var medians: ProbeCosts {
+        let m = samples.map { Statistics.summarize($0).median }
+        return ProbeCosts(decodeStep: m[0], blockRatio: m[1], secondaryColdStep: m[2], secondaryWarmStep: m[3])
+    }
 }

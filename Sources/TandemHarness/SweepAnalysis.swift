@@ -67,19 +67,17 @@ public enum SweepAnalysis {
             // The point's own probe rescales the calibrated curves to the machine state during the
             // point; the decode step comes from the point's primary-alone runs (hundreds of steps)
             // less the loop's per-token overhead, the verify block from the probe's ratio to it.
-            var local = (18..<22).map { column in Statistics.summarize(runs.compactMap { Double($0[column]) }).median }
+            let median = { (column: Int) in Statistics.summarize(runs.compactMap { Double($0[column]) }).median }
+            let probe = ProbeCosts(decodeStep: median(18), blockRatio: median(19), secondaryColdStep: median(20),
+                                   secondaryWarmStep: median(21))
             // The baseline's step is a mean over the run's contexts; at the probe's context it is
             // shorter by the fitted attention term.
             let decodeStep = baselineMean - costs.tokenOverhead.mean
             let fittedStep = { (c: Int) in
                 costs.roundCostsFromFits(secondary: point.secondary, context: c, random: nil).primary(1)
             }
-            let decodeAtProbe = decodeStep * fittedStep(point.context) / fittedStep(meanContext)
-            // The verify block in absolute time: the probe's ratio times its own decode step, but
-            // never less than the warm step at that context (a probe step that reads slow, e.g.
-            // cold after a run on a cache-resident primary, would otherwise deflate the block).
-            local[1] *= max(local[0], decodeAtProbe)
-            local[0] = decodeStep
+            let local = LocalCosts(probe: probe, baselineStep: decodeStep,
+                                   stepAtProbe: decodeStep * fittedStep(point.context) / fittedStep(meanContext))
             if point.policy == .fixed, costs.secondaries[point.secondary] != nil {
                 let base = costs.roundCosts(secondary: point.secondary, context: meanContext, local: local, localContext: point.context, gamma: point.gamma)
                 result.predicted = predict(point, costs: base, acceptance: acceptance, tokens: tokens)

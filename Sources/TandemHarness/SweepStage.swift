@@ -131,7 +131,8 @@ public enum SweepStage {
                          .integer(t.generatedTokens), .integer(baseline),
                          .integer(Int(t.decodeNanoseconds)), .integer(t.rounds), .integer(t.drafted), .integer(t.accepted),
                          joined(t.draftedByPosition), joined(t.judgedByPosition), joined(t.acceptedByPosition), joined(t.fullRoundHistogram)]
-                        + [.integer(Int(local[0])), .real(local[1]), .integer(Int(local[2])), .integer(Int(local[3]))])
+                        + [.integer(Int(local.decodeStep)), .real(local.blockRatio), .integer(Int(local.secondaryColdStep)),
+                           .integer(Int(local.secondaryWarmStep))])
         }
         return rows
     }

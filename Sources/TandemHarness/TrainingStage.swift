@@ -140,11 +140,16 @@ public enum TrainingStage {
         if !trainingTable.rows.isEmpty {
             try AtomicFile.write(trainingTable.text, to: results + "/" + trainingFile)
         }
-        try writeTable1(updated, settings: settings, primary: primaryWeights, results: results, log: log,
-                        progress: progress)
+        // Evaluations of models that did not change are kept (delete the file to redo them).
+        let table1 = results + "/" + table1File
+        if trainingTable.rows.isEmpty && FileManager.default.fileExists(atPath: table1) {
+            log("train: every model was already trained; \(table1) kept")
+        } else {
+            try writeTable1(updated, settings: settings, primary: primaryWeights, results: results, log: log,
+                            progress: progress)
+        }
         try RouterStage.run(updated, settings: settings, primary: try TrainedModel(weights: primaryWeights),
-                            corpus: corpus,
-                            results: results, log: log)
+                            corpus: corpus, results: results, log: log)
         return updated
     }
 
