@@ -54,19 +54,7 @@ public struct RunMetadata: Codable, Sendable {
 
     /// HEAD of the git checkout the tool runs in ("unknown" outside one), "+dirty" if modified.
     static func gitCommit() -> String {
-        func git(_ arguments: [String]) -> String? {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["git"] + arguments
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = FileHandle.nullDevice
-            guard (try? process.run()) != nil else { return nil }
-            let data = pipe.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            guard process.terminationStatus == 0 else { return nil }
-            return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        }
+        func git(_ arguments: [String]) -> String? { ProcessOutput.run("/usr/bin/env", ["git"] + arguments) }
         guard let head = git(["rev-parse", "HEAD"]) else { return "unknown" }
         let dirty = (git(["status", "--porcelain", "--untracked-files=no"]) ?? "").isEmpty ? "" : "+dirty"
         return head + dirty

@@ -80,7 +80,7 @@ public enum Evaluator {
             TrainingPass<Float>(blueprint: $0.blueprint, batch: rowsPerBatch, length: context)
         }
         let features = model.blueprint.tandem.map { TandemFeatures<Float>(attachment: $0, rows: pass.rows) }
-        let q = Buffer<Float>(V), p = Buffer<Float>(V)
+        let scratch = Buffer<Float>(2 * V)
         var done = 0
         while done < chunks {
             let n = min(rowsPerBatch, chunks - done)
@@ -109,16 +109,10 @@ public enum Evaluator {
                     result.crossEntropySum += totals.crossEntropy
                     result.correct += totals.correct
                     guard let primaryPass else { continue }
-                    LossOps.softmax(logits, rows: 1, vocabulary: V, into: q.pointer)
-                    LossOps.softmax(primaryPass.logits.pointer + row * V, rows: 1, vocabulary: V, into: p.pointer)
-                    var distance: Float = 0, bestQ = 0, bestP = 0
-                    for v in 0..<V {
-                        distance += abs(p[v] - q[v])
-                        if q[v] > q[bestQ] { bestQ = v }
-                        if p[v] > p[bestP] { bestP = v }
-                    }
-                    result.tvDistanceSum += Double(distance) / 2
-                    if bestQ == bestP { result.agreeing += 1 }
+                    let comparison = LossOps.compare(primary: primaryPass.logits.pointer + row * V, secondary: logits,
+                                                     vocabulary: V, scratch: scratch.pointer)
+                    result.tvDistanceSum += Double(comparison.tvDistance)
+                    if comparison.argmaxAgrees { result.agreeing += 1 }
                 }
             }
             done += n

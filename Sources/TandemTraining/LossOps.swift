@@ -81,4 +81,22 @@ public enum LossOps {
             for v in 0..<V { p[v] *= inverse }
         }
     }
+
+    /// How a secondary's next-token distribution q compares with the primary's p at one
+    /// position: TV distance 0.5 sum |p - q| and whether their argmaxes agree (ties to the
+    /// lower token). `scratch` holds 2 V values.
+    public static func compare<S: TrainingScalar>(primary: UnsafePointer<S>, secondary: UnsafePointer<S>,
+                                                  vocabulary V: Int, scratch: UnsafeMutablePointer<S>)
+        -> (tvDistance: S, argmaxAgrees: Bool) {
+        let p = scratch, q = scratch + V
+        softmax(primary, rows: 1, vocabulary: V, into: p)
+        softmax(secondary, rows: 1, vocabulary: V, into: q)
+        var distance: S = 0, bestP = 0, bestQ = 0
+        for v in 0..<V {
+            distance += abs(p[v] - q[v])
+            if p[v] > p[bestP] { bestP = v }
+            if q[v] > q[bestQ] { bestQ = v }
+        }
+        return (distance / 2, bestP == bestQ)
+    }
 }

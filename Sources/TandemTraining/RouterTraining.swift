@@ -76,7 +76,7 @@ public struct RouterDataset {
         let primaryPass = TrainingPass<Float>(blueprint: primary.blueprint, batch: batch, length: length)
         let features = secondary.blueprint.tandem.map { TandemFeatures<Float>(attachment: $0, rows: pass.rows) }
         let embeddings = UnsafePointer(secondary.parameters.pointer + secondary.blueprint.embedding)
-        let p = Buffer<Float>(V), q = Buffer<Float>(V)
+        let scratch = Buffer<Float>(2 * V)
         var row = [Float](repeating: 0, count: router.inputWidth)
         for step in 0..<batches {
             let (inputs, _) = corpus.batch(step: step, seed: seed, batch: batch, length: length)
@@ -89,16 +89,11 @@ public struct RouterDataset {
                     router.features(logits: logits, embeddings: embeddings, into: $0.baseAddress!)
                 }
                 dataset.features += row
-                LossOps.softmax(pass.logits.pointer + r * V, rows: 1, vocabulary: V, into: q.pointer)
-                LossOps.softmax(primaryPass.logits.pointer + r * V, rows: 1, vocabulary: V, into: p.pointer)
-                var distance: Float = 0, bestP = 0, bestQ = 0
-                for v in 0..<V {
-                    distance += abs(p[v] - q[v])
-                    if p[v] > p[bestP] { bestP = v }
-                    if q[v] > q[bestQ] { bestQ = v }
-                }
-                dataset.labels.append(1 - distance / 2)
-                dataset.greedyAccepted.append(bestP == bestQ)
+                let comparison = LossOps.compare(primary: primaryPass.logits.pointer + r * V,
+                                                 secondary: pass.logits.pointer + r * V, vocabulary: V,
+                                                 scratch: scratch.pointer)
+                dataset.labels.append(1 - comparison.tvDistance)
+                dataset.greedyAccepted.append(comparison.argmaxAgrees)
             }
         }
         return dataset
