@@ -25,6 +25,8 @@ public struct TrainingCorpusSettings: Sendable {
     public var routerBatches: Int
     /// Thresholds at which the trained router is judged on held-out text (router.csv).
     public var routerTaus: [Double]
+    /// OpenBLAS threads while training and evaluating.
+    public var threads: Int
 }
 
 /// A model's `train` table: how this model is trained.
@@ -56,7 +58,8 @@ extension Scenario {
             checkpointsDirectory: try reader.string("checkpoints").map(resolve) ?? "checkpoints/\(name)",
             routerSteps: try reader.integer("router_steps", range: 0...1_000_000) ?? 0,
             routerBatches: try reader.integer("router_batches", range: 1...100_000) ?? 8,
-            routerTaus: try reader.numbers("router_taus", range: 0...1) ?? [0.5, 0.6, 0.7, 0.8, 0.9])
+            routerTaus: try reader.numbers("router_taus", range: 0...1) ?? [0.5, 0.6, 0.7, 0.8, 0.9],
+            threads: try reader.integer("threads", range: 1...256) ?? 2)
         try reader.finish()
         return settings
     }

@@ -42,12 +42,14 @@ public enum TrainingStage {
         settings.checkpointsDirectory + "/" + model + ".safetensors"
     }
 
-    public static func run(_ scenario: Scenario, resultsDirectory: String? = nil, threads: Int = 1,
+    /// `threads` overrides the scenario's `[train] threads`.
+    public static func run(_ scenario: Scenario, resultsDirectory: String? = nil, threads: Int? = nil,
                            shouldStop: @escaping () -> Bool = { false },
                            log: (String) -> Void, progress: (Int, Int, String) -> Void) throws -> Scenario {
         guard let settings = scenario.training else { return scenario }
         let models = [scenario.primary] + scenario.secondaries
         guard models.contains(where: { $0.training != nil }) else { return scenario }
+        let threads = threads ?? settings.threads
         setBLASThreads(threads)
         for path in [settings.text, settings.valid, settings.ood].compactMap({ $0 })
         where !FileManager.default.fileExists(atPath: path) {

@@ -7,6 +7,12 @@ enum Interrupt {
 
     static var requested: Bool { flag != 0 }
 
+    /// Back to the default action (terminate) for stages that do not poll the flag; their
+    /// finished work is already durable (each sweep point is written atomically).
+    static func uninstall() {
+        for signalNumber in [SIGINT, SIGTERM] { signal(signalNumber, SIG_DFL) }
+    }
+
     static func install() {
         for signalNumber in [SIGINT, SIGTERM] {
             signal(signalNumber) { _ in

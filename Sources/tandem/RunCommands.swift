@@ -19,9 +19,10 @@ struct ScenarioOptions: ParsableArguments {
         var loaded = try Scenario.load(path: scenario)
         if loaded.training != nil {
             Interrupt.install()
-            loaded = try TrainingStage.run(loaded, resultsDirectory: results, threads: 2,
+            loaded = try TrainingStage.run(loaded, resultsDirectory: results,
                                            shouldStop: { Interrupt.requested }, log: { printError($0) },
                                            progress: ProgressBars().update)
+            Interrupt.uninstall()
         }
         var bars: [String: ProgressLine] = [:]
         return try RunContext(scenario: loaded, resultsDirectory: results, plotsDirectory: plots, log: { printError($0) },

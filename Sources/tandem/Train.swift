@@ -21,11 +21,11 @@ struct Train: ParsableCommand {
     @Option(help: "Results directory (default: the scenario's, results/<name>).")
     var results: String?
 
-    @Option(help: "Threads for OpenBLAS during training.")
-    var threads = 2
+    @Option(help: "Threads for OpenBLAS during training (default: the scenario's [train] threads, 2).")
+    var threads: Int?
 
     func validate() throws {
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
     }
 
     func run() throws {
