@@ -11,11 +11,15 @@ public enum PlotScripts {
         func file(_ name: String) -> String { "\(name) = '\(data)/\(name).csv'" }
         let alphaCount = max(sweep.alphas.count, 1)
         let alphaLabels = sweep.alphas.isEmpty ? ["model"] : sweep.alphas.map { $0.map { String($0) }.joined(separator: ";") }
+        let listed = sweep.secondaries.compactMap { scenario.secondary(named: $0) }
         let secondaries = sweep.secondaries
         let speculative = sweep.strategies.filter(\.isSpeculative)
+        // The secondaries each strategy drafts with (as the sweep pairs them).
+        func drafters(_ strategy: StrategyKind) -> [String] { SweepSettings.drafters(for: strategy, among: listed).map(\.name) }
 
         // 1. Speedup vs gamma, one panel per secondary, per strategy.
         for strategy in sweep.strategies {
+            let secondaries = drafters(strategy)
             // Many series: the key goes beside the plot rather than over the points.
             let key = alphaCount > 3 ? "set key outside right top" : "set key top left"
             var body = ["set multiplot layout 1,\(secondaries.count) title 'tandem \(scenario.name): \(strategy.rawValue) speedup over the primary alone'",
@@ -79,24 +83,29 @@ public enum PlotScripts {
         try GnuplotScript(name: "layer_breakdown", comment: "Per-layer time breakdown (stacked components) for the primary's verification block and each secondary's draft step",
                           width: 550 * panels, height: 600, preamble: files, body: breakdown).write(to: dir)
 
-        // 5. Acceptance by position (largest gamma, first speculative strategy, per secondary).
-        if let strategy = speculative.first {
+        // 5. Acceptance by position (largest gamma; a panel per speculative strategy and drafter).
+        let pairs = speculative.flatMap { strategy in drafters(strategy).map { (strategy, $0) } }
+        if !pairs.isEmpty {
             let gamma = sweep.gammas.max()!
-            var body = ["set multiplot layout 1,\(secondaries.count) title 'tandem \(scenario.name): acceptance by draft position ({/Symbol g} = \(gamma), \(strategy.rawValue); 95% Wilson intervals)'",
+            var body = ["set multiplot layout 1,\(pairs.count) title 'tandem \(scenario.name): acceptance by draft position "
+                        + "({/Symbol g} = \(gamma); 95% Wilson intervals)'",
                         "set xlabel 'draft position k'", "set ylabel 'P(accept k | 1..k-1 accepted)'", "set yrange [0:1.05]", "set grid",
                         "set key bottom left", "set xrange [0.5:\(gamma).5]"]
-            for secondary in secondaries {
-                body.append("set title 'secondary \(secondary)'")
+            for (strategy, secondary) in pairs {
+                body.append("set title '\(strategy.rawValue), secondary \(secondary)'")
                 body.append("plot " + (0..<alphaCount).map { index in
-                    let select = "strcol(\"strategy\") eq \"\(strategy.rawValue)\" && strcol(\"secondary\") eq \"\(secondary)\" && column(\"gamma\") == \(gamma) && column(\"alpha_index\") == \(sweep.alphas.isEmpty ? -1 : index)"
+                    let select = "strcol(\"strategy\") eq \"\(strategy.rawValue)\" && strcol(\"secondary\") eq \"\(secondary)\" "
+                        + "&& strcol(\"policy\") eq \"fixed\" && column(\"gamma\") == \(gamma) "
+                        + "&& column(\"alpha_index\") == \(sweep.alphas.isEmpty ? -1 : index)"
                     return "acceptance using \"position\":(\(select) ? column(\"rate\") : NaN):\"ci95_lo\":\"ci95_hi\" with yerrorlines lc \(index + 1) pt 7 title '{/Symbol a} = \(alphaLabels[index])'"
                 }.joined(separator: ", \\\n     "))
             }
             try GnuplotScript(name: "acceptance_by_position", comment: "Conditional acceptance per draft position with Wilson intervals",
-                              width: 600 * secondaries.count, height: 480, preamble: [file("acceptance")], body: body).write(to: dir)
+                              width: 600 * pairs.count, height: 480, preamble: [file("acceptance")], body: body).write(to: dir)
 
-            // 6. Heat map of measured speedup over (gamma, alpha).
-            if !sweep.alphas.isEmpty {
+            // 6. Heat map of measured speedup over (gamma, alpha), first speculative strategy.
+            if let strategy = speculative.first, !sweep.alphas.isEmpty {
+                let secondaries = drafters(strategy)
                 var heat = ["set multiplot layout 1,\(secondaries.count) title 'tandem \(scenario.name): measured speedup over ({/Symbol g}, {/Symbol a}), \(strategy.rawValue)'",
                             "set xlabel 'block length {/Symbol g}'", "set ylabel '{/Symbol a}'", "set palette rgbformulae 33,13,10",
                             "set cblabel 'speedup'", "set xrange [\(Double(sweep.gammas.min()!) - 0.5):\(Double(sweep.gammas.max()!) + 0.5)]",
@@ -111,6 +120,24 @@ public enum PlotScripts {
                 try GnuplotScript(name: "speedup_heatmap", comment: "Measured speedup heat map over block length and acceptance rate",
                                   width: 600 * secondaries.count, height: 480, preamble: [file("speedup")], body: heat).write(to: dir)
             }
+        }
+
+        // 7. Model mode: every drafter's measured speedup against gamma in one panel (Table 2).
+        if sweep.alphas.isEmpty && !pairs.isEmpty {
+            let series = pairs.enumerated().map { index, pair in
+                let select = "strcol(\"strategy\") eq \"\(pair.0.rawValue)\" && strcol(\"secondary\") eq \"\(pair.1)\" "
+                    + "&& strcol(\"policy\") eq \"fixed\""
+                return "speedup using \"gamma\":(\(select) ? column(\"measured_speedup\") : NaN):\"measured_ci95_lo\":"
+                    + "\"measured_ci95_hi\" with yerrorlines lc \(index + 1) pt 7 title '\(pair.1) (\(pair.0.rawValue))'"
+            }
+            let temperature = sweep.temperature == 0 ? "greedy" : "T = \(sweep.temperature)"
+            try GnuplotScript(name: "speedup_by_drafter", comment: "Measured speedup of every drafter against gamma (model mode)",
+                              width: 1000, height: 600, preamble: [file("speedup")],
+                              body: ["set title '\(scenario.name): measured speedup by drafter (\(temperature), 95% CI)'",
+                                     "set xlabel 'block length {/Symbol g}'", "set ylabel 'speedup over the primary alone'",
+                                     "set grid", "set key outside right top",
+                                     "set xrange [0.5:\(sweep.gammas.max()! + 1)]", "set yrange [0:*]",
+                                     "plot " + series.joined(separator: ", \\\n     ")]).write(to: dir)
         }
     }
 }

@@ -20,7 +20,7 @@ public enum ReportStage {
                                         "tokens", "rounds", "mean_accepted", "measured_speedup", "measured_ci95_lo", "measured_ci95_hi",
                                         "measured_t_lo", "measured_t_hi", "predicted_speedup", "predicted_ci95_lo", "predicted_ci95_hi",
                                         "predicted_alpha_speedup", "leviathan_speedup", "relative_error"])
-        var acceptance = CSVTable(header: ["strategy", "drafter", "secondary", "gamma", "alpha", "alpha_index", "context", "position",
+        var acceptance = CSVTable(header: ["strategy", "drafter", "secondary", "policy", "gamma", "alpha", "alpha_index", "context", "position",
                                            "drafted", "judged", "accepted", "rate", "ci95_lo", "ci95_hi"])
         var iid = CSVTable(header: ["strategy", "secondary", "gamma", "alpha", "context", "full_rounds", "alpha_hat", "chi_square",
                                     "degrees_of_freedom", "p_value"])
@@ -37,7 +37,8 @@ public enum ReportStage {
                             optional(r.predictedFromAlpha), optional(r.leviathan), optional(r.relativeError)])
             for position in r.judged.indices where p.strategy.isSpeculative {
                 let interval = Inference.wilsonInterval(successes: r.accepted[position], trials: r.judged[position])
-                acceptance.append([.string(p.strategy.rawValue), .string(drafter), .string(p.secondary), .integer(p.gamma), .string(p.alphaLabel),
+                acceptance.append([.string(p.strategy.rawValue), .string(drafter), .string(p.secondary),
+                                   .string(p.policy.rawValue), .integer(p.gamma), .string(p.alphaLabel),
                                    .integer(alphaIndex), .integer(p.context), .integer(position + 1), .integer(r.drafted[position]),
                                    .integer(r.judged[position]), .integer(r.accepted[position]), .real(r.acceptance[position]),
                                    .real(interval.low), .real(interval.high)])

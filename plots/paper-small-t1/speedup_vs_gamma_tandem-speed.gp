@@ -5,27 +5,19 @@ set datafile separator comma
 set datafile missing NaN
 speedup = '../../results/paper-small-t1/speedup.csv'
 
-set terminal pngcairo size 3600,500 enhanced font ',10'
+set terminal pngcairo size 2400,500 enhanced font ',10'
 set output 'speedup_vs_gamma_tandem-speed.png'
 reset session
 set datafile separator comma
 set datafile missing NaN
 speedup = '../../results/paper-small-t1/speedup.csv'
-set multiplot layout 1,6 title 'tandem paper-small-t1: tandem-speed speedup over the primary alone'
+set multiplot layout 1,4 title 'tandem paper-small-t1: tandem-speed speedup over the primary alone'
 set xlabel 'block length {/Symbol g}'
 set ylabel 'speedup'
 set grid
 set key top left
 set xrange [0.5:9]
 set yrange [0:*]
-set title 'secondary plain-ce'
-plot 1 with lines lc rgb 'gray' dt 3 notitle, speedup using "gamma":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "plain-ce" && strcol("policy") eq "fixed" && column("alpha_index") == -1 ? column("measured_speedup") : NaN):"measured_ci95_lo":"measured_ci95_hi" with yerrorbars lc 1 pt 7 title 'measured, {/Symbol a}=model', \
-     speedup using "gamma":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "plain-ce" && strcol("policy") eq "fixed" && column("alpha_index") == -1 ? column("predicted_speedup") : NaN) with lines lc 1 lw 2 title 'predicted', \
-     speedup using "gamma":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "plain-ce" && strcol("policy") eq "fixed" && column("alpha_index") == -1 ? column("leviathan_speedup") : NaN) with lines lc 1 dt 2 title 'Leviathan'
-set title 'secondary plain-distil'
-plot 1 with lines lc rgb 'gray' dt 3 notitle, speedup using "gamma":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "plain-distil" && strcol("policy") eq "fixed" && column("alpha_index") == -1 ? column("measured_speedup") : NaN):"measured_ci95_lo":"measured_ci95_hi" with yerrorbars lc 1 pt 7 title 'measured, {/Symbol a}=model', \
-     speedup using "gamma":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "plain-distil" && strcol("policy") eq "fixed" && column("alpha_index") == -1 ? column("predicted_speedup") : NaN) with lines lc 1 lw 2 title 'predicted', \
-     speedup using "gamma":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "plain-distil" && strcol("policy") eq "fixed" && column("alpha_index") == -1 ? column("leviathan_speedup") : NaN) with lines lc 1 dt 2 title 'Leviathan'
 set title 'secondary tandem-ce'
 plot 1 with lines lc rgb 'gray' dt 3 notitle, speedup using "gamma":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "tandem-ce" && strcol("policy") eq "fixed" && column("alpha_index") == -1 ? column("measured_speedup") : NaN):"measured_ci95_lo":"measured_ci95_hi" with yerrorbars lc 1 pt 7 title 'measured, {/Symbol a}=model', \
      speedup using "gamma":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "tandem-ce" && strcol("policy") eq "fixed" && column("alpha_index") == -1 ? column("predicted_speedup") : NaN) with lines lc 1 lw 2 title 'predicted', \
@@ -45,27 +37,19 @@ plot 1 with lines lc rgb 'gray' dt 3 notitle, speedup using "gamma":(strcol("str
 unset multiplot
 set output
 
-set terminal svg size 3600,500 dynamic enhanced font 'sans,10'
+set terminal svg size 2400,500 dynamic enhanced font 'sans,10'
 set output 'speedup_vs_gamma_tandem-speed.svg'
 reset session
 set datafile separator comma
 set datafile missing NaN
 speedup = '../../results/paper-small-t1/speedup.csv'
-set multiplot layout 1,6 title 'tandem paper-small-t1: tandem-speed speedup over the primary alone'
+set multiplot layout 1,4 title 'tandem paper-small-t1: tandem-speed speedup over the primary alone'
 set xlabel 'block length {/Symbol g}'
 set ylabel 'speedup'
 set grid
 set key top left
 set xrange [0.5:9]
 set yrange [0:*]
-set title 'secondary plain-ce'
-plot 1 with lines lc rgb 'gray' dt 3 notitle, speedup using "gamma":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "plain-ce" && strcol("policy") eq "fixed" && column("alpha_index") == -1 ? column("measured_speedup") : NaN):"measured_ci95_lo":"measured_ci95_hi" with yerrorbars lc 1 pt 7 title 'measured, {/Symbol a}=model', \
-     speedup using "gamma":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "plain-ce" && strcol("policy") eq "fixed" && column("alpha_index") == -1 ? column("predicted_speedup") : NaN) with lines lc 1 lw 2 title 'predicted', \
-     speedup using "gamma":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "plain-ce" && strcol("policy") eq "fixed" && column("alpha_index") == -1 ? column("leviathan_speedup") : NaN) with lines lc 1 dt 2 title 'Leviathan'
-set title 'secondary plain-distil'
-plot 1 with lines lc rgb 'gray' dt 3 notitle, speedup using "gamma":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "plain-distil" && strcol("policy") eq "fixed" && column("alpha_index") == -1 ? column("measured_speedup") : NaN):"measured_ci95_lo":"measured_ci95_hi" with yerrorbars lc 1 pt 7 title 'measured, {/Symbol a}=model', \
-     speedup using "gamma":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "plain-distil" && strcol("policy") eq "fixed" && column("alpha_index") == -1 ? column("predicted_speedup") : NaN) with lines lc 1 lw 2 title 'predicted', \
-     speedup using "gamma":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "plain-distil" && strcol("policy") eq "fixed" && column("alpha_index") == -1 ? column("leviathan_speedup") : NaN) with lines lc 1 dt 2 title 'Leviathan'
 set title 'secondary tandem-ce'
 plot 1 with lines lc rgb 'gray' dt 3 notitle, speedup using "gamma":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "tandem-ce" && strcol("policy") eq "fixed" && column("alpha_index") == -1 ? column("measured_speedup") : NaN):"measured_ci95_lo":"measured_ci95_hi" with yerrorbars lc 1 pt 7 title 'measured, {/Symbol a}=model', \
      speedup using "gamma":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "tandem-ce" && strcol("policy") eq "fixed" && column("alpha_index") == -1 ? column("predicted_speedup") : NaN) with lines lc 1 lw 2 title 'predicted', \

@@ -11,25 +11,25 @@ reset session
 set datafile separator comma
 set datafile missing NaN
 acceptance = '../../results/paper-small/acceptance.csv'
-set multiplot layout 1,6 title 'tandem paper-small: acceptance by draft position ({/Symbol g} = 8, speed; 95% Wilson intervals)'
+set multiplot layout 1,6 title 'tandem paper-small: acceptance by draft position ({/Symbol g} = 8; 95% Wilson intervals)'
 set xlabel 'draft position k'
 set ylabel 'P(accept k | 1..k-1 accepted)'
 set yrange [0:1.05]
 set grid
 set key bottom left
 set xrange [0.5:8.5]
-set title 'secondary plain-ce'
-plot acceptance using "position":(strcol("strategy") eq "speed" && strcol("secondary") eq "plain-ce" && column("gamma") == 8 && column("alpha_index") == -1 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = model'
-set title 'secondary plain-distil'
-plot acceptance using "position":(strcol("strategy") eq "speed" && strcol("secondary") eq "plain-distil" && column("gamma") == 8 && column("alpha_index") == -1 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = model'
-set title 'secondary tandem-ce'
-plot acceptance using "position":(strcol("strategy") eq "speed" && strcol("secondary") eq "tandem-ce" && column("gamma") == 8 && column("alpha_index") == -1 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = model'
-set title 'secondary tandem-ce-group'
-plot acceptance using "position":(strcol("strategy") eq "speed" && strcol("secondary") eq "tandem-ce-group" && column("gamma") == 8 && column("alpha_index") == -1 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = model'
-set title 'secondary tandem-ce-input'
-plot acceptance using "position":(strcol("strategy") eq "speed" && strcol("secondary") eq "tandem-ce-input" && column("gamma") == 8 && column("alpha_index") == -1 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = model'
-set title 'secondary tandem-distil'
-plot acceptance using "position":(strcol("strategy") eq "speed" && strcol("secondary") eq "tandem-distil" && column("gamma") == 8 && column("alpha_index") == -1 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = model'
+set title 'speed, secondary plain-ce'
+plot acceptance using "position":(strcol("strategy") eq "speed" && strcol("secondary") eq "plain-ce" && strcol("policy") eq "fixed" && column("gamma") == 8 && column("alpha_index") == -1 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = model'
+set title 'speed, secondary plain-distil'
+plot acceptance using "position":(strcol("strategy") eq "speed" && strcol("secondary") eq "plain-distil" && strcol("policy") eq "fixed" && column("gamma") == 8 && column("alpha_index") == -1 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = model'
+set title 'tandem-speed, secondary tandem-ce'
+plot acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "tandem-ce" && strcol("policy") eq "fixed" && column("gamma") == 8 && column("alpha_index") == -1 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = model'
+set title 'tandem-speed, secondary tandem-ce-group'
+plot acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "tandem-ce-group" && strcol("policy") eq "fixed" && column("gamma") == 8 && column("alpha_index") == -1 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = model'
+set title 'tandem-speed, secondary tandem-ce-input'
+plot acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "tandem-ce-input" && strcol("policy") eq "fixed" && column("gamma") == 8 && column("alpha_index") == -1 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = model'
+set title 'tandem-speed, secondary tandem-distil'
+plot acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "tandem-distil" && strcol("policy") eq "fixed" && column("gamma") == 8 && column("alpha_index") == -1 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = model'
 unset multiplot
 set output
 
@@ -39,24 +39,24 @@ reset session
 set datafile separator comma
 set datafile missing NaN
 acceptance = '../../results/paper-small/acceptance.csv'
-set multiplot layout 1,6 title 'tandem paper-small: acceptance by draft position ({/Symbol g} = 8, speed; 95% Wilson intervals)'
+set multiplot layout 1,6 title 'tandem paper-small: acceptance by draft position ({/Symbol g} = 8; 95% Wilson intervals)'
 set xlabel 'draft position k'
 set ylabel 'P(accept k | 1..k-1 accepted)'
 set yrange [0:1.05]
 set grid
 set key bottom left
 set xrange [0.5:8.5]
-set title 'secondary plain-ce'
-plot acceptance using "position":(strcol("strategy") eq "speed" && strcol("secondary") eq "plain-ce" && column("gamma") == 8 && column("alpha_index") == -1 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = model'
-set title 'secondary plain-distil'
-plot acceptance using "position":(strcol("strategy") eq "speed" && strcol("secondary") eq "plain-distil" && column("gamma") == 8 && column("alpha_index") == -1 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = model'
-set title 'secondary tandem-ce'
-plot acceptance using "position":(strcol("strategy") eq "speed" && strcol("secondary") eq "tandem-ce" && column("gamma") == 8 && column("alpha_index") == -1 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = model'
-set title 'secondary tandem-ce-group'
-plot acceptance using "position":(strcol("strategy") eq "speed" && strcol("secondary") eq "tandem-ce-group" && column("gamma") == 8 && column("alpha_index") == -1 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = model'
-set title 'secondary tandem-ce-input'
-plot acceptance using "position":(strcol("strategy") eq "speed" && strcol("secondary") eq "tandem-ce-input" && column("gamma") == 8 && column("alpha_index") == -1 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = model'
-set title 'secondary tandem-distil'
-plot acceptance using "position":(strcol("strategy") eq "speed" && strcol("secondary") eq "tandem-distil" && column("gamma") == 8 && column("alpha_index") == -1 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = model'
+set title 'speed, secondary plain-ce'
+plot acceptance using "position":(strcol("strategy") eq "speed" && strcol("secondary") eq "plain-ce" && strcol("policy") eq "fixed" && column("gamma") == 8 && column("alpha_index") == -1 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = model'
+set title 'speed, secondary plain-distil'
+plot acceptance using "position":(strcol("strategy") eq "speed" && strcol("secondary") eq "plain-distil" && strcol("policy") eq "fixed" && column("gamma") == 8 && column("alpha_index") == -1 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = model'
+set title 'tandem-speed, secondary tandem-ce'
+plot acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "tandem-ce" && strcol("policy") eq "fixed" && column("gamma") == 8 && column("alpha_index") == -1 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = model'
+set title 'tandem-speed, secondary tandem-ce-group'
+plot acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "tandem-ce-group" && strcol("policy") eq "fixed" && column("gamma") == 8 && column("alpha_index") == -1 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = model'
+set title 'tandem-speed, secondary tandem-ce-input'
+plot acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "tandem-ce-input" && strcol("policy") eq "fixed" && column("gamma") == 8 && column("alpha_index") == -1 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = model'
+set title 'tandem-speed, secondary tandem-distil'
+plot acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "tandem-distil" && strcol("policy") eq "fixed" && column("gamma") == 8 && column("alpha_index") == -1 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = model'
 unset multiplot
 set output

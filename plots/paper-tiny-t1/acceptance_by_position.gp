@@ -11,21 +11,21 @@ reset session
 set datafile separator comma
 set datafile missing NaN
 acceptance = '../../results/paper-tiny-t1/acceptance.csv'
-set multiplot layout 1,4 title 'tandem paper-tiny-t1: acceptance by draft position ({/Symbol g} = 8, speed; 95% Wilson intervals)'
+set multiplot layout 1,4 title 'tandem paper-tiny-t1: acceptance by draft position ({/Symbol g} = 8; 95% Wilson intervals)'
 set xlabel 'draft position k'
 set ylabel 'P(accept k | 1..k-1 accepted)'
 set yrange [0:1.05]
 set grid
 set key bottom left
 set xrange [0.5:8.5]
-set title 'secondary plain-ce'
-plot acceptance using "position":(strcol("strategy") eq "speed" && strcol("secondary") eq "plain-ce" && column("gamma") == 8 && column("alpha_index") == -1 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = model'
-set title 'secondary plain-distil'
-plot acceptance using "position":(strcol("strategy") eq "speed" && strcol("secondary") eq "plain-distil" && column("gamma") == 8 && column("alpha_index") == -1 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = model'
-set title 'secondary tandem-ce'
-plot acceptance using "position":(strcol("strategy") eq "speed" && strcol("secondary") eq "tandem-ce" && column("gamma") == 8 && column("alpha_index") == -1 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = model'
-set title 'secondary tandem-distil'
-plot acceptance using "position":(strcol("strategy") eq "speed" && strcol("secondary") eq "tandem-distil" && column("gamma") == 8 && column("alpha_index") == -1 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = model'
+set title 'speed, secondary plain-ce'
+plot acceptance using "position":(strcol("strategy") eq "speed" && strcol("secondary") eq "plain-ce" && strcol("policy") eq "fixed" && column("gamma") == 8 && column("alpha_index") == -1 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = model'
+set title 'speed, secondary plain-distil'
+plot acceptance using "position":(strcol("strategy") eq "speed" && strcol("secondary") eq "plain-distil" && strcol("policy") eq "fixed" && column("gamma") == 8 && column("alpha_index") == -1 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = model'
+set title 'tandem-speed, secondary tandem-ce'
+plot acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "tandem-ce" && strcol("policy") eq "fixed" && column("gamma") == 8 && column("alpha_index") == -1 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = model'
+set title 'tandem-speed, secondary tandem-distil'
+plot acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "tandem-distil" && strcol("policy") eq "fixed" && column("gamma") == 8 && column("alpha_index") == -1 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = model'
 unset multiplot
 set output
 
@@ -35,20 +35,20 @@ reset session
 set datafile separator comma
 set datafile missing NaN
 acceptance = '../../results/paper-tiny-t1/acceptance.csv'
-set multiplot layout 1,4 title 'tandem paper-tiny-t1: acceptance by draft position ({/Symbol g} = 8, speed; 95% Wilson intervals)'
+set multiplot layout 1,4 title 'tandem paper-tiny-t1: acceptance by draft position ({/Symbol g} = 8; 95% Wilson intervals)'
 set xlabel 'draft position k'
 set ylabel 'P(accept k | 1..k-1 accepted)'
 set yrange [0:1.05]
 set grid
 set key bottom left
 set xrange [0.5:8.5]
-set title 'secondary plain-ce'
-plot acceptance using "position":(strcol("strategy") eq "speed" && strcol("secondary") eq "plain-ce" && column("gamma") == 8 && column("alpha_index") == -1 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = model'
-set title 'secondary plain-distil'
-plot acceptance using "position":(strcol("strategy") eq "speed" && strcol("secondary") eq "plain-distil" && column("gamma") == 8 && column("alpha_index") == -1 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = model'
-set title 'secondary tandem-ce'
-plot acceptance using "position":(strcol("strategy") eq "speed" && strcol("secondary") eq "tandem-ce" && column("gamma") == 8 && column("alpha_index") == -1 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = model'
-set title 'secondary tandem-distil'
-plot acceptance using "position":(strcol("strategy") eq "speed" && strcol("secondary") eq "tandem-distil" && column("gamma") == 8 && column("alpha_index") == -1 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = model'
+set title 'speed, secondary plain-ce'
+plot acceptance using "position":(strcol("strategy") eq "speed" && strcol("secondary") eq "plain-ce" && strcol("policy") eq "fixed" && column("gamma") == 8 && column("alpha_index") == -1 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = model'
+set title 'speed, secondary plain-distil'
+plot acceptance using "position":(strcol("strategy") eq "speed" && strcol("secondary") eq "plain-distil" && strcol("policy") eq "fixed" && column("gamma") == 8 && column("alpha_index") == -1 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = model'
+set title 'tandem-speed, secondary tandem-ce'
+plot acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "tandem-ce" && strcol("policy") eq "fixed" && column("gamma") == 8 && column("alpha_index") == -1 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = model'
+set title 'tandem-speed, secondary tandem-distil'
+plot acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "tandem-distil" && strcol("policy") eq "fixed" && column("gamma") == 8 && column("alpha_index") == -1 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = model'
 unset multiplot
 set output

@@ -11,21 +11,21 @@ reset session
 set datafile separator comma
 set datafile missing NaN
 acceptance = '../../results/quickstart/acceptance.csv'
-set multiplot layout 1,2 title 'tandem quickstart: acceptance by draft position ({/Symbol g} = 8, tandem-speed; 95% Wilson intervals)'
+set multiplot layout 1,2 title 'tandem quickstart: acceptance by draft position ({/Symbol g} = 8; 95% Wilson intervals)'
 set xlabel 'draft position k'
 set ylabel 'P(accept k | 1..k-1 accepted)'
 set yrange [0:1.05]
 set grid
 set key bottom left
 set xrange [0.5:8.5]
-set title 'secondary s10'
-plot acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "s10" && column("gamma") == 8 && column("alpha_index") == 0 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = 0.6', \
-     acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "s10" && column("gamma") == 8 && column("alpha_index") == 1 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 2 pt 7 title '{/Symbol a} = 0.8', \
-     acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "s10" && column("gamma") == 8 && column("alpha_index") == 2 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 3 pt 7 title '{/Symbol a} = 0.9'
-set title 'secondary s2'
-plot acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "s2" && column("gamma") == 8 && column("alpha_index") == 0 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = 0.6', \
-     acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "s2" && column("gamma") == 8 && column("alpha_index") == 1 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 2 pt 7 title '{/Symbol a} = 0.8', \
-     acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "s2" && column("gamma") == 8 && column("alpha_index") == 2 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 3 pt 7 title '{/Symbol a} = 0.9'
+set title 'tandem-speed, secondary s10'
+plot acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "s10" && strcol("policy") eq "fixed" && column("gamma") == 8 && column("alpha_index") == 0 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = 0.6', \
+     acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "s10" && strcol("policy") eq "fixed" && column("gamma") == 8 && column("alpha_index") == 1 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 2 pt 7 title '{/Symbol a} = 0.8', \
+     acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "s10" && strcol("policy") eq "fixed" && column("gamma") == 8 && column("alpha_index") == 2 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 3 pt 7 title '{/Symbol a} = 0.9'
+set title 'tandem-speed, secondary s2'
+plot acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "s2" && strcol("policy") eq "fixed" && column("gamma") == 8 && column("alpha_index") == 0 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = 0.6', \
+     acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "s2" && strcol("policy") eq "fixed" && column("gamma") == 8 && column("alpha_index") == 1 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 2 pt 7 title '{/Symbol a} = 0.8', \
+     acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "s2" && strcol("policy") eq "fixed" && column("gamma") == 8 && column("alpha_index") == 2 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 3 pt 7 title '{/Symbol a} = 0.9'
 unset multiplot
 set output
 
@@ -35,20 +35,20 @@ reset session
 set datafile separator comma
 set datafile missing NaN
 acceptance = '../../results/quickstart/acceptance.csv'
-set multiplot layout 1,2 title 'tandem quickstart: acceptance by draft position ({/Symbol g} = 8, tandem-speed; 95% Wilson intervals)'
+set multiplot layout 1,2 title 'tandem quickstart: acceptance by draft position ({/Symbol g} = 8; 95% Wilson intervals)'
 set xlabel 'draft position k'
 set ylabel 'P(accept k | 1..k-1 accepted)'
 set yrange [0:1.05]
 set grid
 set key bottom left
 set xrange [0.5:8.5]
-set title 'secondary s10'
-plot acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "s10" && column("gamma") == 8 && column("alpha_index") == 0 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = 0.6', \
-     acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "s10" && column("gamma") == 8 && column("alpha_index") == 1 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 2 pt 7 title '{/Symbol a} = 0.8', \
-     acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "s10" && column("gamma") == 8 && column("alpha_index") == 2 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 3 pt 7 title '{/Symbol a} = 0.9'
-set title 'secondary s2'
-plot acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "s2" && column("gamma") == 8 && column("alpha_index") == 0 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = 0.6', \
-     acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "s2" && column("gamma") == 8 && column("alpha_index") == 1 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 2 pt 7 title '{/Symbol a} = 0.8', \
-     acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "s2" && column("gamma") == 8 && column("alpha_index") == 2 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 3 pt 7 title '{/Symbol a} = 0.9'
+set title 'tandem-speed, secondary s10'
+plot acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "s10" && strcol("policy") eq "fixed" && column("gamma") == 8 && column("alpha_index") == 0 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = 0.6', \
+     acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "s10" && strcol("policy") eq "fixed" && column("gamma") == 8 && column("alpha_index") == 1 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 2 pt 7 title '{/Symbol a} = 0.8', \
+     acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "s10" && strcol("policy") eq "fixed" && column("gamma") == 8 && column("alpha_index") == 2 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 3 pt 7 title '{/Symbol a} = 0.9'
+set title 'tandem-speed, secondary s2'
+plot acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "s2" && strcol("policy") eq "fixed" && column("gamma") == 8 && column("alpha_index") == 0 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = 0.6', \
+     acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "s2" && strcol("policy") eq "fixed" && column("gamma") == 8 && column("alpha_index") == 1 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 2 pt 7 title '{/Symbol a} = 0.8', \
+     acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "s2" && strcol("policy") eq "fixed" && column("gamma") == 8 && column("alpha_index") == 2 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 3 pt 7 title '{/Symbol a} = 0.9'
 unset multiplot
 set output
