@@ -11,19 +11,19 @@ reset session
 set datafile separator comma
 set datafile missing NaN
 acceptance = '../../results/acceptance/acceptance.csv'
-set multiplot layout 1,1 title 'tandem acceptance: acceptance by draft position ({/Symbol g} = 8, tandem-speed; 95% Wilson intervals)'
+set multiplot layout 1,1 title 'tandem acceptance: acceptance by draft position ({/Symbol g} = 8; 95% Wilson intervals)'
 set xlabel 'draft position k'
 set ylabel 'P(accept k | 1..k-1 accepted)'
 set yrange [0:1.05]
 set grid
 set key bottom left
 set xrange [0.5:8.5]
-set title 'secondary s10'
-plot acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "s10" && column("gamma") == 8 && column("alpha_index") == 0 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = 0.5', \
-     acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "s10" && column("gamma") == 8 && column("alpha_index") == 1 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 2 pt 7 title '{/Symbol a} = 0.7', \
-     acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "s10" && column("gamma") == 8 && column("alpha_index") == 2 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 3 pt 7 title '{/Symbol a} = 0.85', \
-     acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "s10" && column("gamma") == 8 && column("alpha_index") == 3 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 4 pt 7 title '{/Symbol a} = 0.95', \
-     acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "s10" && column("gamma") == 8 && column("alpha_index") == 4 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 5 pt 7 title '{/Symbol a} = 0.95;0.85;0.75;0.65;0.55'
+set title 'tandem-speed, secondary s10'
+plot acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "s10" && strcol("policy") eq "fixed" && column("gamma") == 8 && column("alpha_index") == 0 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = 0.5', \
+     acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "s10" && strcol("policy") eq "fixed" && column("gamma") == 8 && column("alpha_index") == 1 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 2 pt 7 title '{/Symbol a} = 0.7', \
+     acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "s10" && strcol("policy") eq "fixed" && column("gamma") == 8 && column("alpha_index") == 2 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 3 pt 7 title '{/Symbol a} = 0.85', \
+     acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "s10" && strcol("policy") eq "fixed" && column("gamma") == 8 && column("alpha_index") == 3 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 4 pt 7 title '{/Symbol a} = 0.95', \
+     acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "s10" && strcol("policy") eq "fixed" && column("gamma") == 8 && column("alpha_index") == 4 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 5 pt 7 title '{/Symbol a} = 0.95;0.85;0.75;0.65;0.55'
 unset multiplot
 set output
 
@@ -33,18 +33,18 @@ reset session
 set datafile separator comma
 set datafile missing NaN
 acceptance = '../../results/acceptance/acceptance.csv'
-set multiplot layout 1,1 title 'tandem acceptance: acceptance by draft position ({/Symbol g} = 8, tandem-speed; 95% Wilson intervals)'
+set multiplot layout 1,1 title 'tandem acceptance: acceptance by draft position ({/Symbol g} = 8; 95% Wilson intervals)'
 set xlabel 'draft position k'
 set ylabel 'P(accept k | 1..k-1 accepted)'
 set yrange [0:1.05]
 set grid
 set key bottom left
 set xrange [0.5:8.5]
-set title 'secondary s10'
-plot acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "s10" && column("gamma") == 8 && column("alpha_index") == 0 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = 0.5', \
-     acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "s10" && column("gamma") == 8 && column("alpha_index") == 1 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 2 pt 7 title '{/Symbol a} = 0.7', \
-     acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "s10" && column("gamma") == 8 && column("alpha_index") == 2 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 3 pt 7 title '{/Symbol a} = 0.85', \
-     acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "s10" && column("gamma") == 8 && column("alpha_index") == 3 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 4 pt 7 title '{/Symbol a} = 0.95', \
-     acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "s10" && column("gamma") == 8 && column("alpha_index") == 4 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 5 pt 7 title '{/Symbol a} = 0.95;0.85;0.75;0.65;0.55'
+set title 'tandem-speed, secondary s10'
+plot acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "s10" && strcol("policy") eq "fixed" && column("gamma") == 8 && column("alpha_index") == 0 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = 0.5', \
+     acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "s10" && strcol("policy") eq "fixed" && column("gamma") == 8 && column("alpha_index") == 1 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 2 pt 7 title '{/Symbol a} = 0.7', \
+     acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "s10" && strcol("policy") eq "fixed" && column("gamma") == 8 && column("alpha_index") == 2 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 3 pt 7 title '{/Symbol a} = 0.85', \
+     acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "s10" && strcol("policy") eq "fixed" && column("gamma") == 8 && column("alpha_index") == 3 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 4 pt 7 title '{/Symbol a} = 0.95', \
+     acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "s10" && strcol("policy") eq "fixed" && column("gamma") == 8 && column("alpha_index") == 4 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 5 pt 7 title '{/Symbol a} = 0.95;0.85;0.75;0.65;0.55'
 unset multiplot
 set output

@@ -5,38 +5,42 @@ set datafile separator comma
 set datafile missing NaN
 acceptance = '../../results/block-size/acceptance.csv'
 
-set terminal pngcairo size 600,480 enhanced font ',10'
+set terminal pngcairo size 1200,480 enhanced font ',10'
 set output 'acceptance_by_position.png'
 reset session
 set datafile separator comma
 set datafile missing NaN
 acceptance = '../../results/block-size/acceptance.csv'
-set multiplot layout 1,1 title 'tandem block-size: acceptance by draft position ({/Symbol g} = 16, tandem-speed; 95% Wilson intervals)'
+set multiplot layout 1,2 title 'tandem block-size: acceptance by draft position ({/Symbol g} = 16; 95% Wilson intervals)'
 set xlabel 'draft position k'
 set ylabel 'P(accept k | 1..k-1 accepted)'
 set yrange [0:1.05]
 set grid
 set key bottom left
 set xrange [0.5:16.5]
-set title 'secondary s10'
-plot acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "s10" && column("gamma") == 16 && column("alpha_index") == 0 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = 0.8'
+set title 'tandem-speed, secondary s10'
+plot acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "s10" && strcol("policy") eq "fixed" && column("gamma") == 16 && column("alpha_index") == 0 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = 0.8'
+set title 'speed, secondary s10'
+plot acceptance using "position":(strcol("strategy") eq "speed" && strcol("secondary") eq "s10" && strcol("policy") eq "fixed" && column("gamma") == 16 && column("alpha_index") == 0 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = 0.8'
 unset multiplot
 set output
 
-set terminal svg size 600,480 dynamic enhanced font 'sans,10'
+set terminal svg size 1200,480 dynamic enhanced font 'sans,10'
 set output 'acceptance_by_position.svg'
 reset session
 set datafile separator comma
 set datafile missing NaN
 acceptance = '../../results/block-size/acceptance.csv'
-set multiplot layout 1,1 title 'tandem block-size: acceptance by draft position ({/Symbol g} = 16, tandem-speed; 95% Wilson intervals)'
+set multiplot layout 1,2 title 'tandem block-size: acceptance by draft position ({/Symbol g} = 16; 95% Wilson intervals)'
 set xlabel 'draft position k'
 set ylabel 'P(accept k | 1..k-1 accepted)'
 set yrange [0:1.05]
 set grid
 set key bottom left
 set xrange [0.5:16.5]
-set title 'secondary s10'
-plot acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "s10" && column("gamma") == 16 && column("alpha_index") == 0 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = 0.8'
+set title 'tandem-speed, secondary s10'
+plot acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "s10" && strcol("policy") eq "fixed" && column("gamma") == 16 && column("alpha_index") == 0 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = 0.8'
+set title 'speed, secondary s10'
+plot acceptance using "position":(strcol("strategy") eq "speed" && strcol("secondary") eq "s10" && strcol("policy") eq "fixed" && column("gamma") == 16 && column("alpha_index") == 0 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = 0.8'
 unset multiplot
 set output

@@ -11,17 +11,17 @@ reset session
 set datafile separator comma
 set datafile missing NaN
 acceptance = '../../results/context-length/acceptance.csv'
-set multiplot layout 1,2 title 'tandem context-length: acceptance by draft position ({/Symbol g} = 5, tandem-speed; 95% Wilson intervals)'
+set multiplot layout 1,2 title 'tandem context-length: acceptance by draft position ({/Symbol g} = 5; 95% Wilson intervals)'
 set xlabel 'draft position k'
 set ylabel 'P(accept k | 1..k-1 accepted)'
 set yrange [0:1.05]
 set grid
 set key bottom left
 set xrange [0.5:5.5]
-set title 'secondary s2'
-plot acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "s2" && column("gamma") == 5 && column("alpha_index") == 0 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = 0.8'
-set title 'secondary s10'
-plot acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "s10" && column("gamma") == 5 && column("alpha_index") == 0 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = 0.8'
+set title 'tandem-speed, secondary s2'
+plot acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "s2" && strcol("policy") eq "fixed" && column("gamma") == 5 && column("alpha_index") == 0 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = 0.8'
+set title 'tandem-speed, secondary s10'
+plot acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "s10" && strcol("policy") eq "fixed" && column("gamma") == 5 && column("alpha_index") == 0 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = 0.8'
 unset multiplot
 set output
 
@@ -31,16 +31,16 @@ reset session
 set datafile separator comma
 set datafile missing NaN
 acceptance = '../../results/context-length/acceptance.csv'
-set multiplot layout 1,2 title 'tandem context-length: acceptance by draft position ({/Symbol g} = 5, tandem-speed; 95% Wilson intervals)'
+set multiplot layout 1,2 title 'tandem context-length: acceptance by draft position ({/Symbol g} = 5; 95% Wilson intervals)'
 set xlabel 'draft position k'
 set ylabel 'P(accept k | 1..k-1 accepted)'
 set yrange [0:1.05]
 set grid
 set key bottom left
 set xrange [0.5:5.5]
-set title 'secondary s2'
-plot acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "s2" && column("gamma") == 5 && column("alpha_index") == 0 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = 0.8'
-set title 'secondary s10'
-plot acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "s10" && column("gamma") == 5 && column("alpha_index") == 0 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = 0.8'
+set title 'tandem-speed, secondary s2'
+plot acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "s2" && strcol("policy") eq "fixed" && column("gamma") == 5 && column("alpha_index") == 0 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = 0.8'
+set title 'tandem-speed, secondary s10'
+plot acceptance using "position":(strcol("strategy") eq "tandem-speed" && strcol("secondary") eq "s10" && strcol("policy") eq "fixed" && column("gamma") == 5 && column("alpha_index") == 0 ? column("rate") : NaN):"ci95_lo":"ci95_hi" with yerrorlines lc 1 pt 7 title '{/Symbol a} = 0.8'
 unset multiplot
 set output
