@@ -96,8 +96,8 @@ public enum TrainingStage {
                 }
             }
             if summary.interrupted {
-                throw CheckpointError(path: trainer.statePath, message: "training interrupted at step \(summary.steps) "
-                                      + "of \(plan.steps); the state is saved, run the same command again to resume")
+                throw TrainingInterrupted(model: definition.name, step: summary.steps, steps: plan.steps,
+                                          statePath: trainer.statePath)
             }
             if summary.resumedFrom == plan.steps {
                 log("\(label): complete checkpoint kept (\(path))")
@@ -191,5 +191,14 @@ public enum TrainingStage {
             }
         }
         try AtomicFile.write(table.text, to: results + "/" + table1File)
+    }
+}
+
+/// Training stopped on request (SIGINT / SIGTERM) with its state saved.
+public struct TrainingInterrupted: Error, CustomStringConvertible {
+    public var model: String, step: Int, steps: Int, statePath: String
+    public var description: String {
+        "training of '\(model)' interrupted at step \(step) of \(steps); the state is saved in \(statePath): "
+            + "run the same command again to resume"
     }
 }

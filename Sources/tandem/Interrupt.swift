@@ -1,4 +1,6 @@
+import ArgumentParser
 import Foundation
+import TandemHarness
 
 /// SIGINT / SIGTERM turn into a flag that long loops poll, so they stop at a safe point with
 /// their work saved instead of dying mid-write. A second signal exits at once.
@@ -20,5 +22,16 @@ enum Interrupt {
                 Interrupt.flag = 1
             }
         }
+    }
+}
+
+/// Runs a stage that polls `Interrupt.requested`; a stop it reports exits with status 130
+/// (128 + SIGINT, as shells expect) after saying how to resume.
+func runInterruptible<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let stop as TrainingInterrupted {
+        printError("Stopped: \(stop)")
+        throw ExitCode(130)
     }
 }

@@ -19,9 +19,11 @@ struct ScenarioOptions: ParsableArguments {
         var loaded = try Scenario.load(path: scenario)
         if loaded.training != nil {
             Interrupt.install()
-            loaded = try TrainingStage.run(loaded, resultsDirectory: results,
-                                           shouldStop: { Interrupt.requested }, log: { printError($0) },
-                                           progress: ProgressBars().update)
+            let scenario = loaded
+            loaded = try runInterruptible {
+                try TrainingStage.run(scenario, resultsDirectory: results, shouldStop: { Interrupt.requested },
+                                      log: { printError($0) }, progress: ProgressBars().update)
+            }
             Interrupt.uninstall()
         }
         var bars: [String: ProgressLine] = [:]

@@ -34,9 +34,11 @@ struct Train: ParsableCommand {
             throw ValidationError("\(scenario) has no [train] table: nothing to train")
         }
         Interrupt.install()
-        _ = try TrainingStage.run(loaded, resultsDirectory: results, threads: threads,
+        _ = try runInterruptible {
+            try TrainingStage.run(loaded, resultsDirectory: results, threads: threads,
                                   shouldStop: { Interrupt.requested }, log: { printError($0) },
                                   progress: ProgressBars().update)
+        }
     }
 }
 

@@ -25,4 +25,17 @@ if "$bin" eval --primary-checkpoint checkpoints/primary.safetensors --text missi
   echo "FAIL: eval of a missing file succeeded" >&2; exit 1
 fi
 grep -q "missing.txt" err || { echo "FAIL: no file name in '$(cat err)'" >&2; exit 1; }
-echo "train: tiny scenario trained 3 models, wrote Table 1/2/4 and router.csv, kept checkpoints on rerun; eval: $line"
+# Ctrl-C during training: exit status 130, a message saying how to resume, and the same command
+# then finishes from the saved state.
+mkdir -p stop && sed 's/steps = 60,/steps = 2000,/' train_tiny.toml > stop/train_tiny.toml && cp text.txt stop/
+(cd stop && exec "$bin" train train_tiny.toml --results results 2>log) &
+pid=$!
+for _ in $(seq 100); do [ -s stop/checkpoints/primary.state.safetensors ] && break; sleep 0.1; done
+kill -INT "$pid"
+status=0
+wait "$pid" || status=$?
+[ "$status" = 130 ] || { echo "FAIL: interrupted train exited $status, expected 130" >&2; cat stop/log >&2; exit 1; }
+grep -q "run the same command again to resume" stop/log || { echo "FAIL: no resume hint" >&2; cat stop/log >&2; exit 1; }
+(cd stop && "$bin" train train_tiny.toml --results results 2>log2) || { echo "FAIL: resumed train failed" >&2; cat stop/log2 >&2; exit 1; }
+[ -s stop/results/table1.csv ] || { echo "FAIL: resumed train wrote no table1.csv" >&2; exit 1; }
+echo "train: tiny scenario trained 3 models, wrote Table 1/2/4 and router.csv, kept checkpoints on rerun; Ctrl-C exits 130 and resumes; eval: $line"
