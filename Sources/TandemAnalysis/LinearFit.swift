@@ -25,7 +25,10 @@ public struct LinearFit: Sendable {
         let x = gsl_matrix_alloc(n, p)!, y = gsl_vector_alloc(n)!, w = gsl_vector_alloc(n)!
         let c = gsl_vector_alloc(p)!, cov = gsl_matrix_alloc(p, p)!
         let work = gsl_multifit_linear_alloc(n, p)!
-        defer { gsl_matrix_free(x); gsl_vector_free(y); gsl_vector_free(w); gsl_vector_free(c); gsl_matrix_free(cov); gsl_multifit_linear_free(work) }
+        defer {
+            gsl_matrix_free(x); gsl_vector_free(y); gsl_vector_free(w); gsl_vector_free(c); gsl_matrix_free(cov)
+            gsl_multifit_linear_free(work)
+        }
         for i in 0..<n {
             for j in 0..<p { gsl_matrix_set(x, i, j, design[i][j]) }
             gsl_vector_set(y, i, values[i])

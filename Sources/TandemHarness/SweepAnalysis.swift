@@ -32,11 +32,14 @@ public enum SweepAnalysis {
         for (i, v) in b.enumerated() { a[i] += v }
     }
 
-    public static func results(_ context: RunContext, costs: CalibratedCosts, monteCarloDraws: Int = 400) -> [PointResult] {
+    public static func results(_ context: RunContext, costs: CalibratedCosts,
+                               monteCarloDraws: Int = 400) -> [PointResult] {
         let rows = context.readTable(SweepStage.runsFile) ?? []
         let scenario = context.scenario
         var byKey: [String: [[String]]] = [:]
-        for row in rows where row.count == SweepStage.header.count { byKey[row[0..<7].joined(separator: "|"), default: []].append(row) }
+        for row in rows where row.count == SweepStage.header.count {
+            byKey[row[0..<7].joined(separator: "|"), default: []].append(row)
+        }
         var results: [PointResult] = []
         for point in SweepStage.points(scenario) {
             guard let runs = byKey[point.key], !runs.isEmpty else { continue }
@@ -59,10 +62,13 @@ public enum SweepAnalysis {
             if acceptance.isEmpty { acceptance = [0] }
             let measured = Statistics.summarize(speedups)
             let pooled = baselineMean / (strategies.reduce(0, +) / Double(strategies.count))
-            let interval = Statistics.bootstrapRatioInterval(baselines, strategies, seed: scenario.seed &+ point.seedOffset)
-            var result = PointResult(point: point, tokens: tokens, rounds: rounds, measuredSpeedup: pooled, measuredInterval: interval, measured: measured,
+            let interval = Statistics.bootstrapRatioInterval(baselines, strategies,
+                                                             seed: scenario.seed &+ point.seedOffset)
+            var result = PointResult(point: point, tokens: tokens, rounds: rounds, measuredSpeedup: pooled,
+                                     measuredInterval: interval, measured: measured,
                                      meanAccepted: rounds > 0 ? Double(committed) / Double(rounds) : 0, judged: judged,
-                                     accepted: accepted, drafted: drafted, fullRoundHistogram: histogram, acceptance: acceptance)
+                                     accepted: accepted, drafted: drafted, fullRoundHistogram: histogram,
+                                     acceptance: acceptance)
             let meanContext = point.context + tokens / 2
             // The point's own probe rescales the calibrated curves to the machine state during the
             // point; the decode step comes from the point's primary-alone runs (hundreds of steps)
@@ -79,21 +85,28 @@ public enum SweepAnalysis {
             let local = LocalCosts(probe: probe, baselineStep: decodeStep,
                                    stepAtProbe: decodeStep * fittedStep(point.context) / fittedStep(meanContext))
             if point.policy == .fixed, costs.secondaries[point.secondary] != nil {
-                let base = costs.roundCosts(secondary: point.secondary, context: meanContext, local: local, localContext: point.context, gamma: point.gamma)
+                let base = costs.roundCosts(secondary: point.secondary, context: meanContext, local: local,
+                                            localContext: point.context, gamma: point.gamma)
                 result.predicted = predict(point, costs: base, acceptance: acceptance, tokens: tokens)
-                if let alphas = point.alphas { result.predictedFromAlpha = predict(point, costs: base, acceptance: alphas, tokens: tokens) }
+                if let alphas = point.alphas {
+                    result.predictedFromAlpha = predict(point, costs: base, acceptance: alphas, tokens: tokens)
+                }
                 let random = RandomSource(seed: scenario.seed &+ point.seedOffset)
                 var draws: [Double] = []
                 for _ in 0..<monteCarloDraws {
                     let drawnCosts = costs.roundCosts(secondary: point.secondary, context: meanContext, random: random,
                                                       local: local, localContext: point.context, gamma: point.gamma)
                     let drawnAcceptance = zip(accepted, judged).map { random.beta(Double($0) + 1, Double($1 - $0) + 1) }
-                    draws.append(predict(point, costs: drawnCosts, acceptance: drawnAcceptance.isEmpty ? acceptance : drawnAcceptance, tokens: tokens))
+                    draws.append(predict(point, costs: drawnCosts,
+                                         acceptance: drawnAcceptance.isEmpty ? acceptance : drawnAcceptance,
+                                         tokens: tokens))
                 }
                 result.predictedInterval = Statistics.quantiles(draws, 0.025, 0.975)
                 if point.strategy.isSpeculative {
                     let e = SpeedupModel.expectedTokens(acceptance: acceptance, gamma: point.gamma)
-                    result.leviathan = SpeedupModel.leviathanSpeedup(expectedTokens: e, costRatio: base.secondaryStep / base.primary(1), gamma: point.gamma)
+                    result.leviathan = SpeedupModel.leviathanSpeedup(expectedTokens: e,
+                                                                     costRatio: base.secondaryStep / base.primary(1),
+                                                                     gamma: point.gamma)
                 }
             }
             results.append(result)
@@ -104,13 +117,15 @@ public enum SweepAnalysis {
     static func predict(_ point: SweepPoint, costs: RoundCosts, acceptance: [Double], tokens: Int) -> Double {
         let perToken = point.strategy == .tandem
             ? SpeedupModel.standaloneTimePerToken(costs: costs, gamma: point.gamma, decodeTokens: tokens - 1)
-            : SpeedupModel.speculativeTimePerToken(costs: costs, acceptance: acceptance, gamma: point.gamma, decodeTokens: tokens - 1)
+            : SpeedupModel.speculativeTimePerToken(costs: costs, acceptance: acceptance, gamma: point.gamma,
+                                                   decodeTokens: tokens - 1)
         return costs.baselinePerToken / perToken
     }
 
     /// Chi-square test of the i.i.d.-acceptance model on a point's full-round accepted-length
     /// histogram, alpha estimated from the same rounds (one parameter).
-    public static func iidTest(_ result: PointResult) -> (alpha: Double, statistic: Double, degreesOfFreedom: Int, pValue: Double)? {
+    public static func iidTest(_ result: PointResult)
+        -> (alpha: Double, statistic: Double, degreesOfFreedom: Int, pValue: Double)? {
         let g = result.point.gamma
         guard result.point.strategy.isSpeculative, result.fullRoundHistogram.count == g + 1 else { return nil }
         let h = result.fullRoundHistogram, rounds = h.reduce(0, +)

@@ -27,7 +27,8 @@ struct ScenarioOptions: ParsableArguments {
             Interrupt.uninstall()
         }
         var bars: [String: ProgressLine] = [:]
-        return try RunContext(scenario: loaded, resultsDirectory: results, plotsDirectory: plots, log: { printError($0) },
+        return try RunContext(scenario: loaded, resultsDirectory: results, plotsDirectory: plots,
+                              log: { printError($0) },
                               progress: { done, total, label in
                                   let bar = bars[label] ?? ProgressLine(total: total, label: label)
                                   bars[label] = bar
@@ -40,7 +41,8 @@ struct ScenarioOptions: ParsableArguments {
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a scenario: profile, calibrate, sweep, predict, report (CSV, summary.md) and plots.",
-        discussion: "Each finished sweep point is written durably; --resume keeps a complete profile and finished points.")
+        discussion: "Each finished sweep point is written durably; "
+            + "--resume keeps a complete profile and finished points.")
 
     @OptionGroup var options: ScenarioOptions
     @Flag(help: "Continue an interrupted run: keep the profile and the finished sweep points.")
@@ -55,7 +57,8 @@ struct Run: ParsableCommand {
 
 struct Profile: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Profile a scenario's models (per layer and component over its grid of block sizes and contexts) and calibrate the cost model.")
+        abstract: "Profile a scenario's models (per layer and component over its grid of block sizes and contexts) "
+            + "and calibrate the cost model.")
     @OptionGroup var options: ScenarioOptions
 
     func run() throws {
@@ -76,7 +79,8 @@ struct Sweep: ParsableCommand {
 }
 
 struct Plot: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Render every gnuplot script (.gp) in a directory to PNG and SVG.")
+    static let configuration = CommandConfiguration(
+        abstract: "Render every gnuplot script (.gp) in a directory to PNG and SVG.")
     @Argument(help: "Directory of .gp scripts, e.g. plots/quickstart.")
     var directory: String
 

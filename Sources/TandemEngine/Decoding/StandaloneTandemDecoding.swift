@@ -28,7 +28,8 @@ public struct StandaloneTandemDecoding: DecodingStrategy {
         telemetry = DecodingTelemetry(strategy: name)
         telemetry.promptTokens = prompt.count
         let capacity = drafter.cache.capacity
-        precondition(prompt.count + maxTokens + gamma + 1 <= capacity, "generation exceeds the context capacity \(capacity)")
+        precondition(prompt.count + maxTokens + gamma + 1 <= capacity,
+                     "generation exceeds the context capacity \(capacity)")
         let cache = primary.makeCache(capacity: capacity)
         let state = primary.makeState(maxTokens: max(prompt.count, gamma + 1), contextCapacity: capacity)
         drafter.tandem.requestCaptures(state)
@@ -66,7 +67,8 @@ public struct StandaloneTandemDecoding: DecodingStrategy {
         return output
     }
 
-    private func sample(_ sampler: inout SeededSampler, _ logits: UnsafeBufferPointer<Float>, _ model: Transformer) -> Int {
+    private func sample(_ sampler: inout SeededSampler, _ logits: UnsafeBufferPointer<Float>,
+                        _ model: Transformer) -> Int {
         model.profiler?.mark()
         let token = sampler.sample(logits)
         model.profiler?.lap(model: model.profilerModel, layer: -1, .sampling, tokens: 1)
