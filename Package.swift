@@ -31,6 +31,7 @@ let package = Package(
         .library(name: "TandemAnalysis", targets: ["TandemAnalysis"]),
         .library(name: "TandemReport", targets: ["TandemReport"]),
         .library(name: "TandemTraining", targets: ["TandemTraining"]),
+        .library(name: "TandemModels", targets: ["TandemModels"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -48,22 +49,25 @@ let package = Package(
                 swiftSettings: hotCodeSettings),
         // Training: backward passes (forward/backward pairs), losses, AdamW, corpus, training loops
         .target(name: "TandemTraining", dependencies: ["CBLAS", "TandemEngine"], swiftSettings: hotCodeSettings),
+        // Models from the ecosystem: GGUF files (memory-mapped, dequantized), their BPE tokenizers
+        .target(name: "TandemModels", dependencies: ["TandemEngine"]),
         // Report: CSV tables, durable files
         .target(name: "TandemReport", dependencies: ["TandemEngine"]),
         // Harness: scenarios, profiling and sweep stages, the run pipeline
         .target(name: "TandemHarness", dependencies: [
-            "TandemEngine", "TandemAnalysis", "TandemReport", "TandemTraining",
+            "TandemEngine", "TandemAnalysis", "TandemReport", "TandemTraining", "TandemModels",
             .product(name: "TOMLKit", package: "TOMLKit"),
         ]),
         // Tool
         .executableTarget(name: "tandem", dependencies: [
             "TandemEngine", "TandemAnalysis", "TandemReport", "TandemHarness", "TandemTraining",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "TandemModels", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Tests
         .testTarget(name: "TandemEngineTests", dependencies: ["TandemEngine", "TandemAnalysis"]),
         .testTarget(name: "TandemAnalysisTests", dependencies: ["TandemAnalysis"]),
         .testTarget(name: "TandemTrainingTests", dependencies: ["TandemTraining", "TandemEngine"]),
+        .testTarget(name: "TandemModelsTests", dependencies: ["TandemModels", "TandemEngine"]),
         .testTarget(name: "TandemReportTests", dependencies: ["TandemReport"]),
         .testTarget(name: "TandemHarnessTests", dependencies: ["TandemHarness"]),
     ],

@@ -1,4 +1,5 @@
 import TandemEngine
+import TandemModels
 
 /// A secondary ready to decode: its transformer and, for a tandem secondary, the projections.
 public struct BuiltSecondary {
@@ -16,8 +17,16 @@ public enum ModelFactory {
         case .preset(let preset): weights = try ModelWeights.random(config: preset.config, seed: seed)
         case .config(let config): weights = try ModelWeights.random(config: config, seed: seed)
         case .checkpoint(let path): weights = try ModelWeights.load(path: path)
+        case .gguf(let path): weights = try GGUFLlama.weights(try GGUFFile(path: path))
         }
         return Transformer(weights: weights, backend: backend, threads: threads)
+    }
+
+    /// The tokenizer of a primary: its GGUF file's BPE tokenizer, or bytes for the engine's
+    /// own models.
+    public static func tokenizer(_ definition: ModelDefinition, config: ModelConfig) throws -> any Tokenizer {
+        if case .gguf(let path) = definition.source { return try GGUFTokenizer.load(try GGUFFile(path: path)) }
+        return ByteTokenizer(vocabularySize: config.vocabularySize)
     }
 
     /// `index` distinguishes the seeds of several secondaries.
@@ -38,6 +47,12 @@ public enum ModelFactory {
         switch definition.source {
         case .preset(let preset): checkpoint = try random(preset.config)
         case .config(let config): checkpoint = try random(config)
+        case .gguf(let path):
+            guard definition.kind == .plain else {
+                throw GGUFError(path: path, message: "secondary '\(definition.name)' has kind = \"tandem\"; a GGUF "
+                                + "model has no tandem projections (use kind = \"plain\")")
+            }
+            checkpoint = SecondaryCheckpoint(weights: try GGUFLlama.weights(try GGUFFile(path: path)), projections: nil)
         case .checkpoint(let path):
             checkpoint = try SecondaryCheckpoint.load(path: path, primary: primary)
             if definition.kind == .tandem && checkpoint.projections == nil {
@@ -54,9 +69,11 @@ public enum ModelFactory {
         return BuiltSecondary(name: definition.name, model: model, tandem: tandem)
     }
 
-    /// Byte tokens of `text`, repeated or cut to exactly `length` (the context axis).
-    public static func prompt(_ text: String, length: Int, vocabularySize: Int) -> [Int] {
-        let bytes = Array(text.utf8).map { Int($0) % vocabularySize }
-        return (0..<length).map { bytes[$0 % bytes.count] }
+    /// The tokens of `text` (by the primary's tokenizer), repeated or cut to exactly `length`
+    /// (the context axis).
+    public static func prompt(_ text: String, length: Int, tokenizer: any Tokenizer) -> [Int] {
+        var tokens = tokenizer.encode(text, addSpecial: true)
+        if tokens.isEmpty { tokens = [0] }
+        return (0..<length).map { tokens[$0 % tokens.count] }
     }
 }

@@ -121,7 +121,7 @@ public enum ProfileStage {
     static func profileOverheads(_ context: RunContext) throws -> CSVTable {
         let scenario = context.scenario, settings = scenario.profile
         let c = max(scenario.sweep.contexts.first ?? 16, 1)
-        let prompt = ModelFactory.prompt(scenario.sweep.prompt, length: c, vocabularySize: context.primary.config.vocabularySize)
+        let prompt = ModelFactory.prompt(scenario.sweep.prompt, length: c, tokenizer: context.tokenizer)
         let tokens = 24, capacity = c + tokens + 8
         var table = CSVTable(header: ["model", "quantity", "repeat", "nanoseconds"])
         let compute: Set<Component> = [.embedding, .norm, .attentionProjection, .attentionScores, .feedForward, .tandemProjection, .lmHead]

@@ -1,5 +1,6 @@
 import Foundation
 import TandemEngine
+import TandemModels
 import TandemReport
 
 /// Everything a run's stages share: the scenario, its engines, where results go, and how
@@ -7,6 +8,8 @@ import TandemReport
 public final class RunContext {
     public let scenario: Scenario
     public let primary: Transformer
+    /// The primary's tokenizer (prompts are its tokens; a secondary shares its vocabulary).
+    public let tokenizer: any Tokenizer
     public let secondaries: [BuiltSecondary]
     public let resultsDirectory: String
     public let plotsDirectory: String
@@ -26,6 +29,7 @@ public final class RunContext {
         setBLASThreads(threads)
         log("building models (seed \(scenario.seed), backend \(scenario.backend.rawValue))...")
         primary = try ModelFactory.primary(scenario.primary, seed: scenario.seed, backend: scenario.backend, threads: threads)
+        tokenizer = try ModelFactory.tokenizer(scenario.primary, config: primary.config)
         var built: [BuiltSecondary] = []
         for (index, definition) in scenario.secondaries.enumerated() where scenario.sweep.secondaries.contains(definition.name) {
             built.append(try ModelFactory.secondary(definition, primary: primary.config, index: index, seed: scenario.seed,

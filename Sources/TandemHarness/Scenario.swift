@@ -1,12 +1,15 @@
 import Foundation
 import TOMLKit
 import TandemEngine
+import TandemModels
 
 /// Where a model's weights come from.
 public enum ModelSource: Sendable {
     case preset(ModelPreset)
     case config(ModelConfig)
     case checkpoint(String)
+    /// A GGUF file of the llama.cpp ecosystem (llama architecture), with its own tokenizer.
+    case gguf(String)
 }
 
 /// A named model of a scenario.
@@ -160,13 +163,25 @@ public struct Scenario: Sendable {
                           directory: String, canTrain: Bool = false) throws -> ModelDefinition {
         let preset = try reader.choice("preset", ModelPreset.self)
         let checkpoint = try reader.string("checkpoint")
+        let gguf = try reader.string("gguf")
         let configTable = try reader.table("config")
-        let sources = [preset != nil, checkpoint != nil, configTable != nil].filter { $0 }.count
+        let sources = [preset != nil, checkpoint != nil, gguf != nil, configTable != nil].filter { $0 }.count
         guard sources == 1 else {
-            throw ScenarioError(file: reader.file, key: reader.path, expectation: "expected exactly one of 'preset', 'checkpoint' or a 'config' table, got \(sources)")
+            throw ScenarioError(file: reader.file, key: reader.path,
+                                expectation: "expected exactly one of 'preset', 'checkpoint', 'gguf' or a 'config' "
+                                + "table, got \(sources)")
         }
         var source: ModelSource
         if let preset { source = .preset(preset) }
+        else if let gguf {
+            let resolved = gguf.hasPrefix("/") || FileManager.default.fileExists(atPath: gguf)
+                ? gguf : directory + "/" + gguf
+            guard FileManager.default.fileExists(atPath: resolved) else {
+                let hint = gguf.contains("SmolLM2") ? " (run `make models` to fetch SmolLM2-135M)" : ""
+                throw reader.fail("gguf", "file '\(gguf)' does not exist\(hint)")
+            }
+            source = .gguf(resolved)
+        }
         else if let checkpoint {
             let resolved = checkpoint.hasPrefix("/") ? checkpoint : (FileManager.default.fileExists(atPath: checkpoint) ? checkpoint : directory + "/" + checkpoint)
             guard FileManager.default.fileExists(atPath: resolved) else {
@@ -220,6 +235,7 @@ public struct Scenario: Sendable {
         case .preset(let preset): return preset.config
         case .config(let config): return config
         case .checkpoint(let path): return try ModelWeights.load(path: path).config
+        case .gguf(let path): return try GGUFLlama.config(try GGUFFile(path: path))
         }
     }
 

@@ -99,7 +99,7 @@ public enum SweepStage {
         let sweep = context.scenario.sweep
         context.primary.threads = point.threads
         setBLASThreads(point.threads)
-        let prompt = ModelFactory.prompt(sweep.prompt, length: point.context, vocabularySize: context.primary.config.vocabularySize)
+        let prompt = ModelFactory.prompt(sweep.prompt, length: point.context, tokenizer: context.tokenizer)
         var baseline = AutoregressiveDecoding(name: "primary", model: context.primary, parameters: sweep.sampling, seed: context.scenario.seed)
         _ = baseline.generate(prompt: prompt, maxTokens: sweep.tokens)
         return Int(baseline.telemetry.decodeNanoseconds)
@@ -110,7 +110,7 @@ public enum SweepStage {
         let secondary = context.secondary(point.secondary)
         for model in [context.primary, secondary.model] { model.threads = point.threads }
         setBLASThreads(point.threads)
-        let prompt = ModelFactory.prompt(sweep.prompt, length: point.context, vocabularySize: context.primary.config.vocabularySize)
+        let prompt = ModelFactory.prompt(sweep.prompt, length: point.context, tokenizer: context.tokenizer)
         let capacity = point.context + sweep.tokens + max(point.gamma, sweep.gammaMax) + 2
         let probe = CostProbe(point, secondary: secondary, context: context, prompt: prompt)
         probe.sample()

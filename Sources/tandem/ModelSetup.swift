@@ -1,11 +1,20 @@
 import ArgumentParser
+import Foundation
 import TandemEngine
 import TandemHarness
+import TandemModels
 
 /// Options choosing the primary, the secondary and the router for decoding commands.
 struct DecodingModelOptions: ParsableArguments {
     @Option(help: "Primary checkpoint (safetensors); default: --primary-preset with seeded random weights.")
     var primaryCheckpoint: String?
+
+    @Option(help: ArgumentHelp("Primary as a llama-architecture GGUF file (e.g. "
+                               + "models/SmolLM2-135M-Instruct.Q4_1.gguf); prompts then use its BPE tokenizer."))
+    var primaryGguf: String?
+
+    @Option(help: "Plain secondary as a GGUF file; it must share the primary's vocabulary.")
+    var secondaryGguf: String?
 
     @Option(help: "Primary preset when no checkpoint is given: \(ModelPreset.allCases.map(\.rawValue).joined(separator: ", ")).")
     var primaryPreset: ModelPreset = .p150
@@ -34,6 +43,30 @@ struct DecodingModelOptions: ParsableArguments {
 
 extension TandemLayerMap: ExpressibleByArgument {}
 
+extension DecodingModelOptions {
+    /// The primary's source: a GGUF file, a checkpoint, or a random preset (validated to be one).
+    var primarySource: ModelSource {
+        primaryGguf.map { .gguf($0) } ?? primaryCheckpoint.map { .checkpoint($0) } ?? .preset(primaryPreset)
+    }
+
+    var secondarySource: ModelSource {
+        secondaryGguf.map { .gguf($0) } ?? secondaryCheckpoint.map { .checkpoint($0) } ?? .preset(secondaryPreset)
+    }
+
+    func validate() throws {
+        if primaryGguf != nil && primaryCheckpoint != nil {
+            throw ValidationError("give --primary-gguf or --primary-checkpoint, not both")
+        }
+        if secondaryGguf != nil && secondaryCheckpoint != nil {
+            throw ValidationError("give --secondary-gguf or --secondary-checkpoint, not both")
+        }
+        for path in [primaryGguf, secondaryGguf].compactMap({ $0 }) where !FileManager.default.fileExists(atPath: path) {
+            let hint = path.contains("SmolLM2") ? " (run `make models` to fetch SmolLM2-135M)" : ""
+            throw ValidationError("GGUF file '\(path)' does not exist\(hint)")
+        }
+    }
+}
+
 /// The models of a decoding run, built once.
 struct DecodingModels {
     let primary: Transformer
@@ -41,12 +74,17 @@ struct DecodingModels {
     /// Present when the secondary is (or was made) a tandem secondary.
     let tandem: TandemSecondary?
     let router: Router?
+    /// The primary's tokenizer.
+    let tokenizer: any Tokenizer
 
     init(options: DecodingModelOptions, needsTandem: Bool, needsRouter: Bool, threads: Int, seed: UInt64) throws {
-        var primaryDefinition = ModelDefinition(name: "primary", source: options.primaryCheckpoint.map { .checkpoint($0) } ?? .preset(options.primaryPreset),
-                                                kind: .plain, layerMap: .output)
-        var secondaryDefinition = ModelDefinition(name: "secondary", source: options.secondaryCheckpoint.map { .checkpoint($0) } ?? .preset(options.secondaryPreset),
+        var primaryDefinition = ModelDefinition(name: "primary", source: options.primarySource, kind: .plain,
+                                                layerMap: .output)
+        var secondaryDefinition = ModelDefinition(name: "secondary", source: options.secondarySource,
                                                   kind: needsTandem ? .tandem : .plain, layerMap: options.layerMap)
+        if options.secondaryGguf != nil && needsTandem {
+            throw ValidationError("--secondary-gguf gives a plain secondary; this strategy needs a tandem one")
+        }
         var modelSeed = seed, secondaryIndex = 0
         if let path = options.scenario {
             let scenario = try TrainingStage.trainedModels(try Scenario.load(path: path))
@@ -63,6 +101,7 @@ struct DecodingModels {
             }
         }
         primary = try ModelFactory.primary(primaryDefinition, seed: modelSeed, backend: options.backend, threads: threads)
+        tokenizer = try ModelFactory.tokenizer(primaryDefinition, config: primary.config)
         let built = try ModelFactory.secondary(secondaryDefinition, primary: primary.config, index: secondaryIndex, seed: modelSeed,
                                                backend: options.backend, threads: threads)
         secondary = built.model
