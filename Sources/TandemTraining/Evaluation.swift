@@ -68,7 +68,17 @@ public enum Evaluator {
     public static func evaluate(_ model: TrainedModel, primary: TrainedModel?, tokens: [UInt8], context: Int,
                                 ownBlock: Int = 2, batch: Int = 8, maxChunks: Int = .max,
                                 progress: (Int, Int) -> Void = { _, _ in }) -> EvaluationResult {
+        evaluate(model, primary: primary, tokens: tokens.map(Int32.init), context: context, ownBlock: ownBlock,
+                 batch: batch, maxChunks: maxChunks, progress: progress)
+    }
+
+    /// The same for tokens of any vocabulary. Chunks are batched so that one batch's logits
+    /// stay under about 64 MB (a single chunk for a 49k vocabulary at context 512).
+    public static func evaluate(_ model: TrainedModel, primary: TrainedModel?, tokens: [Int32], context: Int,
+                                ownBlock: Int = 2, batch requestedBatch: Int = 8, maxChunks: Int = .max,
+                                progress: (Int, Int) -> Void = { _, _ in }) -> EvaluationResult {
         let V = model.blueprint.config.vocabularySize
+        let batch = max(1, min(requestedBatch, (16 << 20) / max(context * V, 1)))
         let chunks = min((tokens.count - 1) / context, maxChunks)
         var result = EvaluationResult()
         result.hasPrimary = primary != nil
@@ -89,8 +99,8 @@ public enum Evaluator {
             for b in 0..<n {
                 let start = (done + b) * context
                 for t in 0..<context {
-                    inputs[b * context + t] = Int32(tokens[start + t])
-                    targets[b * context + t] = Int32(tokens[start + t + 1])
+                    inputs[b * context + t] = tokens[start + t]
+                    targets[b * context + t] = tokens[start + t + 1]
                 }
             }
             if let primary, let primaryPass {

@@ -3,6 +3,7 @@ import Foundation
 import TandemEngine
 import TandemHarness
 import TandemTraining
+import TandemModels
 
 /// `tandem eval`: perplexity and agreement on a text file.
 struct Evaluate: ParsableCommand {
@@ -21,7 +22,7 @@ struct Evaluate: ParsableCommand {
     @OptionGroup var engine: EngineOptions
     @OptionGroup var models: DecodingModelOptions
 
-    @Option(help: "UTF-8 text file to evaluate on (bytes are tokens).")
+    @Option(help: "UTF-8 text file to evaluate on (tokenized by the primary's tokenizer).")
     var text: String
 
     @Option(help: "Chunk length in tokens; the second half of each chunk is scored.")
@@ -41,9 +42,8 @@ struct Evaluate: ParsableCommand {
 
     func run() throws {
         setBLASThreads(engine.threads)
-        var primaryDefinition = ModelDefinition(name: "primary",
-                                                source: models.primaryCheckpoint.map { .checkpoint($0) }
-                                                ?? .preset(models.primaryPreset), kind: .plain, layerMap: .output)
+        var primaryDefinition = ModelDefinition(name: "primary", source: models.primarySource, kind: .plain,
+                                                layerMap: .output)
         var secondaryPath = models.secondaryCheckpoint
         var seed = engine.seed
         if let path = models.scenario {
@@ -64,11 +64,27 @@ struct Evaluate: ParsableCommand {
         let primaryWeights = try ModelFactory.primary(primaryDefinition, seed: seed, backend: .openblas,
                                                       threads: 1).weights
         let primary = try TrainedModel(weights: primaryWeights)
-        let corpus = try ByteCorpus(path: text, minimumBytes: context + 1)
-        if let bad = corpus.tokens.first(where: { Int($0) >= primaryWeights.config.vocabularySize }) {
-            throw ValidationError("\(text): byte \(bad) is outside the model's vocabulary of "
-                                  + "\(primaryWeights.config.vocabularySize)")
+        let tokenizer = try ModelFactory.tokenizer(primaryDefinition, config: primaryWeights.config)
+        let tokens: [Int32]
+        if tokenizer is ByteTokenizer {
+            let corpus = try ByteCorpus(path: text, minimumBytes: context + 1)
+            if let bad = corpus.tokens.first(where: { Int($0) >= primaryWeights.config.vocabularySize }) {
+                throw ValidationError("\(text): byte \(bad) is outside the model's vocabulary of "
+                                      + "\(primaryWeights.config.vocabularySize)")
+            }
+            tokens = corpus.tokens.map(Int32.init)
+        } else {
+            guard let data = FileManager.default.contents(atPath: text) else {
+                throw ValidationError("\(text): cannot be read (missing or unreadable)")
+            }
+            // As llama-perplexity: the whole file tokenized once (BOS first when the model adds one).
+            tokens = tokenizer.encode(String(decoding: data, as: UTF8.self), addSpecial: true).map(Int32.init)
+            guard tokens.count >= context + 1 else {
+                throw ValidationError("\(text): \(tokens.count) tokens, need at least --context + 1 = \(context + 1)")
+            }
         }
+        printError("eval: \(tokens.count) tokens (\(tokenizer.summary)), \(min((tokens.count - 1) / context, maxChunks)) "
+                   + "chunks of \(context)")
         let bars = ProgressBars()
         let result: EvaluationResult
         if let secondaryPath {
@@ -80,10 +96,10 @@ struct Evaluate: ParsableCommand {
             }
             let secondary = try TrainedModel(checkpoint: checkpoint, primary: primaryWeights.config,
                                              path: secondaryPath)
-            result = Evaluator.evaluate(secondary, primary: primary, tokens: corpus.tokens, context: context,
+            result = Evaluator.evaluate(secondary, primary: primary, tokens: tokens, context: context,
                                         ownBlock: gammaTrain, maxChunks: maxChunks) { bars.update($0, $1, "eval") }
         } else {
-            result = Evaluator.evaluate(primary, primary: nil, tokens: corpus.tokens, context: context,
+            result = Evaluator.evaluate(primary, primary: nil, tokens: tokens, context: context,
                                         maxChunks: maxChunks) { bars.update($0, $1, "eval") }
         }
         print(result.line)

@@ -18,6 +18,8 @@ public struct BPETokenizer: Tokenizer {
     private let tokenBytes: [[UInt8]]
     /// The token of each single byte (nil: the vocabulary lacks it).
     private let byteTokens: [Int?]
+    /// Token string (in the byte alphabet) -> id.
+    private let ids: [String: Int]
     /// (left << 32 | right) -> (rank, merged token).
     private let merges: [UInt64: (rank: Int, token: Int)]
     // Regex values are not Sendable-checked; the tokenizer never mutates them.
@@ -76,6 +78,7 @@ public struct BPETokenizer: Tokenizer {
             if table[key] == nil { table[key] = (rank, merged) }
         }
         vocabularySize = tokens.count
+        self.ids = ids
         tokenBytes = bytes
         self.byteTokens = byteTokens
         merges = table
@@ -112,6 +115,9 @@ public struct BPETokenizer: Tokenizer {
         }
         return symbols
     }
+
+    /// The id of a token given as its vocabulary string (GPT-2 byte alphabet).
+    public func tokenID(_ token: String) -> Int? { ids[token] }
 
     public func decode(_ tokens: [Int]) -> [UInt8] {
         var bytes: [UInt8] = []

@@ -2,7 +2,8 @@
 public enum GGUFTokenizer {
     /// The tokenizer of a GGUF file; a clear error for a tokenizer model this engine lacks
     /// (only `gpt2`, byte-level BPE, is built; SentencePiece `llama` is not).
-    public static func load(_ file: GGUFFile) throws -> BPETokenizer {
+    /// `preTokenizer` overrides the file's `tokenizer.ggml.pre` (tests use it).
+    public static func load(_ file: GGUFFile, preTokenizer: PreTokenizer? = nil) throws -> BPETokenizer {
         func fail(_ message: String) -> GGUFError { GGUFError(path: file.path, message: message) }
         let metadata = file.metadata
         guard let model = metadata["tokenizer.ggml.model"]?.string else {
@@ -30,7 +31,7 @@ public enum GGUFTokenizer {
             }
         }
         let preName = metadata["tokenizer.ggml.pre"]?.string ?? "default"
-        guard let pre = PreTokenizer(ggufName: preName) else {
+        guard let pre = preTokenizer ?? PreTokenizer(ggufName: preName) else {
             throw fail("pre-tokenizer '\(preName)' is not supported (supported: "
                        + PreTokenizer.supportedGGUFNames.joined(separator: ", ") + ")")
         }

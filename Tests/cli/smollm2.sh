@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# SmolLM2-135M (GGUF, from `make models`) through the CLI: greedy English from the primary;
+# greedy speed (drafting with SmolLM2 itself, so drafts are accepted, and with a random plain
+# secondary, so they are rejected) and tandem-speed (a random tandem secondary of its
+# vocabulary) byte-identical to it; eval prints a sane perplexity; bad GGUF paths fail clearly.
+set -euo pipefail
+bin=${1:-.build/release/tandem}
+model=${2:-models/SmolLM2-135M-Instruct.Q4_1.gguf}
+[ -f "$model" ] || { echo "FAIL: $model missing (run make models)" >&2; exit 1; }
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+small="--secondary-preset s2"
+prompt="The capital of France is"
+"$bin" generate --primary-gguf "$model" --strategy primary --max-tokens 16 --prompt "$prompt" --no-timers \
+  >"$dir/primary" 2>/dev/null
+grep -q "Paris" "$dir/primary" || { echo "FAIL: no 'Paris' in: $(cat "$dir/primary")" >&2; exit 1; }
+for args in "--strategy speed --gamma 4 --secondary-gguf $model" "--strategy speed --gamma 3 $small" \
+            "--strategy tandem-speed --gamma 5 $small" "--strategy tandem-speed --policy heuristic $small"; do
+  # shellcheck disable=SC2086
+  "$bin" generate --primary-gguf "$model" $args --max-tokens 16 --prompt "$prompt" --json "$dir/stats.json" \
+    >"$dir/out" 2>/dev/null
+  if ! cmp -s "$dir/primary" "$dir/out"; then
+    echo "FAIL: '$args' differs from the primary's greedy output:" >&2
+    echo "  primary: $(cat "$dir/primary")" >&2; echo "  got:     $(cat "$dir/out")" >&2; exit 1
+  fi
+done
+# Drafting with SmolLM2 itself, every greedy draft must be accepted.
+"$bin" generate --primary-gguf "$model" --strategy speed --gamma 4 --secondary-gguf "$model" --max-tokens 16 \
+  --prompt "$prompt" >/dev/null 2>"$dir/self"
+grep -q "accept = 100.000%" "$dir/self" || { echo "FAIL: self-drafting: $(grep n_drafted "$dir/self")" >&2; exit 1; }
+line=$("$bin" eval --primary-gguf "$model" --text /usr/share/common-licenses/GPL-3 --context 256 --max-chunks 2 \
+  2>/dev/null)
+ppl=$(sed -n 's/^perplexity=\([0-9.]*\) .*/\1/p' <<<"$line")
+awk -v p="$ppl" 'BEGIN { exit !(p > 3 && p < 40) }' || { echo "FAIL: eval gave '$line'" >&2; exit 1; }
+if "$bin" generate --primary-gguf "$dir/missing.gguf" --max-tokens 2 2>"$dir/err"; then
+  echo "FAIL: a missing GGUF was accepted" >&2; exit 1
+fi
+grep -q "missing.gguf" "$dir/err" || { echo "FAIL: the error does not name the file: $(cat "$dir/err")" >&2; exit 1; }
+head -c 4096 "$model" >"$dir/cut.gguf"
+if "$bin" generate --primary-gguf "$dir/cut.gguf" --max-tokens 2 2>"$dir/err"; then
+  echo "FAIL: a truncated GGUF was accepted" >&2; exit 1
+fi
+grep -q "truncated" "$dir/err" || { echo "FAIL: unclear error for a truncated GGUF: $(cat "$dir/err")" >&2; exit 1; }
+echo "smollm2: greedy '$(head -c 40 "$dir/primary" | tr '\n' ' ')...'; speed/tandem-speed identical; eval $line"
