@@ -11,12 +11,11 @@ public final class ModelWeights: @unchecked Sendable {
         try config.validate()
         self.config = config
         self.table = ParameterTable(config: config)
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(table.count, 1) * 4, alignment: 64)
-        raw.initializeMemory(as: Float.self, repeating: 0, count: max(table.count, 1))
-        self.storage = raw.assumingMemoryBound(to: Float.self)
+        let raw = HugePages.allocate(byteCount: max(table.count, 1) * 4) // zero-filled
+        self.storage = raw.bindMemory(to: Float.self, capacity: max(table.count, 1))
     }
 
-    deinit { UnsafeMutableRawPointer(storage).deallocate() }
+    deinit { HugePages.free(UnsafeMutableRawPointer(storage)) }
 
     /// Seeded random weights: norms 1, matrices uniform with standard deviation 1/sqrt(fan_in)
     /// (so activations keep unit scale through the layers), embeddings with standard deviation 1.

@@ -17,9 +17,7 @@ public final class PackedMatrix: @unchecked Sendable {
         self.columns = columns
         panelCount = (rows + Self.panelWidth - 1) / Self.panelWidth
         let count = max(panelCount * columns * Self.panelWidth, 1)
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: count * 4, alignment: 64)
-        raw.initializeMemory(as: Float.self, repeating: 0, count: count)
-        storage = raw.assumingMemoryBound(to: Float.self)
+        storage = HugePages.allocate(byteCount: count * 4).bindMemory(to: Float.self, capacity: count) // zeroed
         for panel in 0..<panelCount {
             let base = storage + panel * columns * Self.panelWidth
             for j in 0..<min(Self.panelWidth, rows - panel * Self.panelWidth) {
@@ -29,7 +27,7 @@ public final class PackedMatrix: @unchecked Sendable {
         }
     }
 
-    deinit { UnsafeMutableRawPointer(storage).deallocate() }
+    deinit { HugePages.free(UnsafeMutableRawPointer(storage)) }
 
     public var byteCount: Int { panelCount * columns * Self.panelWidth * 4 }
 

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import TandemModels
+import TandemModels
 
 /// Hostile or damaged GGUF files give a `GGUFError` naming the problem: no crash, no absurd
 /// allocation (a count is checked against the bytes left before anything is reserved).

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import TandemModels
+import TandemModels
 import TandemEngine
 
 /// The GGUF reader against the Python `gguf` package (llama.cpp's own gguf-py): a file it wrote
@@ -52,8 +52,9 @@ import TandemEngine
                 mismatches += 1
                 worst = max(worst, abs(Double(got) - want))
             }
-            #expect(mismatches == 0, "\(name) (\(reference.type)): \(mismatches) of \(values.count) values differ, "
-                    + "worst |difference| \(worst)")
+            let message = "\(name) (\(reference.type)): \(mismatches) of \(values.count) values differ, "
+                + "worst |difference| \(worst)"
+            #expect(mismatches == 0, "\(message)")
         }
     }
 

@@ -31,7 +31,7 @@ struct GGUFReader {
         let raw = try read(UInt64.self, what)
         guard raw <= UInt64(remaining / max(minimumBytesEach, 1)) else {
             throw GGUFError(path: path, message: "\(what) \(raw) is absurd: the remaining \(remaining) bytes "
-                            + "hold at most \(remaining / max(minimumBytesEach, 1))")
+                            + "hold at most \(remaining / max(minimumBytesEach, 1)) (truncated or corrupt file)")
         }
         return Int(raw)
     }

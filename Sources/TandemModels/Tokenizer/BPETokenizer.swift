@@ -127,7 +127,7 @@ public struct BPETokenizer: Tokenizer {
 
     /// GPT-2's map of bytes to printable characters: printable Latin-1 bytes map to
     /// themselves, the other 68 to U+0100 onwards in byte order.
-    static let byteToUnicode: [Character] = {
+    public static let byteToUnicode: [Character] = {
         let printable = Set(Array(33...126) + Array(161...172) + Array(174...255))
         var next = 256
         return (0..<256).map { byte in
