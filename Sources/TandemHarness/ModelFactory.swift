@@ -69,6 +69,18 @@ public enum ModelFactory {
         return BuiltSecondary(name: definition.name, model: model, tandem: tandem)
     }
 
+    /// Rejects a GGUF secondary whose tokenizer differs from the primary's (same vocabulary
+    /// size is not enough: the drafts would be other words).
+    public static func checkSharedVocabulary(_ definition: ModelDefinition, primary: any Tokenizer) throws {
+        guard case .gguf(let path) = definition.source else { return }
+        let own = try GGUFTokenizer.load(try GGUFFile(path: path))
+        guard own.fingerprint == primary.fingerprint else {
+            throw GGUFError(path: path, message: "secondary '\(definition.name)' has another tokenizer "
+                            + "(\(own.summary)) than the primary (\(primary.summary)); a drafter must share the "
+                            + "primary's vocabulary")
+        }
+    }
+
     /// The tokens of `text` (by the primary's tokenizer), repeated or cut to exactly `length`
     /// (the context axis).
     public static func prompt(_ text: String, length: Int, tokenizer: any Tokenizer) -> [Int] {

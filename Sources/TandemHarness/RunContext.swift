@@ -32,6 +32,7 @@ public final class RunContext {
         tokenizer = try ModelFactory.tokenizer(scenario.primary, config: primary.config)
         var built: [BuiltSecondary] = []
         for (index, definition) in scenario.secondaries.enumerated() where scenario.sweep.secondaries.contains(definition.name) {
+            try ModelFactory.checkSharedVocabulary(definition, primary: tokenizer)
             built.append(try ModelFactory.secondary(definition, primary: primary.config, index: index, seed: scenario.seed,
                                                     backend: scenario.backend, threads: threads))
         }

@@ -102,6 +102,7 @@ struct DecodingModels {
         }
         primary = try ModelFactory.primary(primaryDefinition, seed: modelSeed, backend: options.backend, threads: threads)
         tokenizer = try ModelFactory.tokenizer(primaryDefinition, config: primary.config)
+        try ModelFactory.checkSharedVocabulary(secondaryDefinition, primary: tokenizer)
         let built = try ModelFactory.secondary(secondaryDefinition, primary: primary.config, index: secondaryIndex, seed: modelSeed,
                                                backend: options.backend, threads: threads)
         secondary = built.model

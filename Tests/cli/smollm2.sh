@@ -41,4 +41,8 @@ if "$bin" generate --primary-gguf "$dir/cut.gguf" --max-tokens 2 2>"$dir/err"; t
   echo "FAIL: a truncated GGUF was accepted" >&2; exit 1
 fi
 grep -q "truncated" "$dir/err" || { echo "FAIL: unclear error for a truncated GGUF: $(cat "$dir/err")" >&2; exit 1; }
+if "$bin" generate --strategy speed --secondary-gguf "$model" --max-tokens 2 2>"$dir/err"; then
+  echo "FAIL: a byte-level primary accepted SmolLM2 as its drafter" >&2; exit 1
+fi
+grep -q "another tokenizer" "$dir/err" || { echo "FAIL: vocabulary mismatch not named: $(cat "$dir/err")" >&2; exit 1; }
 echo "smollm2: greedy '$(head -c 40 "$dir/primary" | tr '\n' ' ')...'; speed/tandem-speed identical; eval $line"

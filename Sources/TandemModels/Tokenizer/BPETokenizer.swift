@@ -26,6 +26,8 @@ public struct BPETokenizer: Tokenizer {
     nonisolated(unsafe) private let expressions: [Regex<AnyRegexOutput>]
 
     public var summary: String { "bpe gpt2/\(preTokenizer.rawValue) \(vocabularySize)" }
+    /// FNV-1a of the tokens, the merges and the pre-tokenizer.
+    public let fingerprint: String
 
     /// Builds the tokenizer from token strings (GPT-2 byte-to-unicode alphabet), merges
     /// ("left right"), optional token types, and the special tokens.
@@ -77,6 +79,11 @@ public struct BPETokenizer: Tokenizer {
             let key = UInt64(left) << 32 | UInt64(right)
             if table[key] == nil { table[key] = (rank, merged) }
         }
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for text in tokens + ["\u{0}merges"] + mergeList + [preTokenizer.rawValue] {
+            for byte in text.utf8 + [0] { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+        }
+        fingerprint = "bpe-" + String(hash, radix: 16)
         vocabularySize = tokens.count
         self.ids = ids
         tokenBytes = bytes

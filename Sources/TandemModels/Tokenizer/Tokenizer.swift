@@ -14,6 +14,8 @@ public protocol Tokenizer: Sendable {
     var addsBeginOfSequence: Bool { get }
     /// A short description for logs and CSV metadata (e.g. "bpe gpt2/smollm 49152").
     var summary: String { get }
+    /// Equal for tokenizers that map every text to the same tokens (models may then share drafts).
+    var fingerprint: String { get }
 
     /// The tokens of `text`; with `addSpecial`, preceded by BOS when the model adds one.
     func encode(_ text: String, addSpecial: Bool) -> [Int]
@@ -36,6 +38,7 @@ public struct ByteTokenizer: Tokenizer {
     public var endOfSequence: Int? { nil }
     public var addsBeginOfSequence: Bool { false }
     public var summary: String { "bytes \(vocabularySize)" }
+    public var fingerprint: String { "bytes-\(vocabularySize)" }
 
     public init(vocabularySize: Int) {
         precondition(vocabularySize >= 1, "a vocabulary needs at least one token")
