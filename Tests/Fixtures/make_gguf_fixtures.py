@@ -27,6 +27,7 @@ Expected JSON schema:
 Run from the repository root: /tmp/fixvenv/bin/python Tests/Fixtures/make_gguf_fixtures.py
 (needs numpy and gguf). Deterministic: fixed seed, no timestamps.
 """
+import importlib.metadata
 import json
 import os
 import sys
@@ -170,7 +171,7 @@ def main():
     # Hand-assembled JSON so every float is the exact float32 repr.
     lines = ["{",
              '  "source": ' + json.dumps(
-                 "gguf-py " + getattr(gguf, "__version__", "0.19.0") + " GGUFWriter + gguf.quants; "
+                 "gguf-py " + importlib.metadata.version("gguf") + " GGUFWriter + gguf.quants; "
                  "made by Tests/Fixtures/make_gguf_fixtures.py") + ",",
              f'  "alignment": {ALIGNMENT},',
              '  "metadata": {']
