@@ -39,8 +39,8 @@ quickstart: build
 	$(BIN) run scenarios/quickstart.toml
 
 # Every bundled scenario (about 15 minutes).
-scenarios: build
-	for s in quickstart block-size secondary-size acceptance context-length; do $(BIN) run scenarios/$$s.toml || exit 1; done
+scenarios: build models
+	for s in quickstart block-size secondary-size acceptance context-length smollm2; do $(BIN) run scenarios/$$s.toml || exit 1; done
 
 # The paper's experiment, trained here (needs the corpus): under 10 and under 60 minutes.
 paper-tiny: build corpus
