@@ -69,18 +69,23 @@ public struct CalibratedCosts {
 /// roofline to block_cost.csv.
 public enum CalibrationStage {
     public static func run(_ context: RunContext) throws -> CalibratedCosts {
-        guard let samples = context.readTable(ProfileStage.samplesFile), let overheads = context.readTable(ProfileStage.overheadsFile),
-              let limitsRow = context.readTable(ProfileStage.limitsFile)?.first, limitsRow.count == 3 else {
-            throw ScenarioError(file: context.path(ProfileStage.samplesFile), key: "", expectation: "profile results missing: run the profile stage first")
+        guard let samples = try context.readRecords(ProfileSample.self, ProfileStage.samplesFile),
+              let overheads = try context.readRecords(ProfileOverhead.self, ProfileStage.overheadsFile),
+              let limitsRecord = try context.readRecords(MachineLimitsRecord.self, ProfileStage.limitsFile)?.first
+        else {
+            throw ScenarioError(file: context.path(ProfileStage.samplesFile), key: "",
+                                expectation: "profile results missing: run the profile stage first")
         }
-        let limits = MachineLimits(peakFlops: (Double(limitsRow[1]) ?? 80) * 1e9, bandwidth: (Double(limitsRow[2]) ?? 19) * 1e9,
-                                   threads: Int(limitsRow[0]) ?? 1)
-        // Group samples: (model, quantity, tokens, context) -> nanoseconds.
+        let limits = MachineLimits(peakFlops: limitsRecord.peakGigaflops * 1e9,
+                                   bandwidth: limitsRecord.dramReadGigabytesPerSecond * 1e9,
+                                   threads: limitsRecord.threads)
+        // Group samples: (model, quantity) -> (tokens, context) -> nanoseconds.
         var cells: [String: [String: CostObservation]] = [:]
-        for row in samples where row.count == 6 {
-            let key = "\(row[2])|\(row[3])", group = "\(row[0])|\(row[1])"
-            var observation = cells[group]?[key] ?? CostObservation(tokens: Int(row[2])!, context: Int(row[3])!, samples: [])
-            observation.samples.append(Double(row[5])!)
+        for sample in samples {
+            let key = "\(sample.tokens)|\(sample.context)", group = "\(sample.model)|\(sample.quantity)"
+            var observation = cells[group]?[key]
+                ?? CostObservation(tokens: sample.tokens, context: sample.context, samples: [])
+            observation.samples.append(sample.nanoseconds)
             cells[group, default: [:]][key] = observation
         }
         func observations(_ model: String, _ quantity: String) -> [CostObservation] {
@@ -116,18 +121,18 @@ public enum CalibrationStage {
             }
         }
         func overhead(_ model: String) -> (Double, Double) {
-            let values = overheads.filter { $0.count == 4 && $0[0] == model }.compactMap { Double($0[3]) }
+            let values = overheads.filter { $0.model == model }.map(\.nanoseconds)
             guard !values.isEmpty else { return (0, 0) }
             let s = Statistics.summarize(values)
             return (s.mean, s.count > 1 ? s.standardDeviation / Double(s.count).squareRoot() : 0)
         }
         let tokenOverhead = overhead("primary")
-        table.append(["primary", "token_overhead", "mean", .real(tokenOverhead.0), .real(tokenOverhead.1), "", .integer(overheads.filter { $0.first == "primary" }.count), ""])
+        table.append(["primary", "token_overhead", "mean", .real(tokenOverhead.0), .real(tokenOverhead.1), "", .integer(overheads.filter { $0.model == "primary" }.count), ""])
         for secondary in context.secondaries {
             let value = overhead(secondary.name)
             roundOverheads[secondary.name] = value
             table.append([.string(secondary.name), "round_overhead", "mean", .real(value.0), .real(value.1), "",
-                          .integer(overheads.filter { $0.first == secondary.name }.count), ""])
+                          .integer(overheads.filter { $0.model == secondary.name }.count), ""])
         }
         try context.write(table, to: "calibration.csv")
         try writeLayers(context)
@@ -139,13 +144,14 @@ public enum CalibrationStage {
 
     /// layers.csv: per (model, layer, component, phase, tokens, context), statistics over repeats.
     static func writeLayers(_ context: RunContext) throws {
-        guard let rows = context.readTable(ProfileStage.layersFile) else { return }
+        guard let rows = try context.readRecords(ProfileLayerSample.self, ProfileStage.layersFile) else { return }
         var groups: [[String]: [Double]] = [:]
         var order: [[String]] = []
-        for row in rows where row.count == 8 {
-            let key = Array(row[0..<6])
+        for row in rows {
+            let key = [row.model, row.layer.map(String.init) ?? "", row.component, row.phase, String(row.tokens),
+                       String(row.context)]
             if groups[key] == nil { order.append(key) }
-            groups[key, default: []].append(Double(row[7])!)
+            groups[key, default: []].append(row.nanoseconds)
         }
         var table = CSVTable(header: ["model", "layer", "component", "phase", "tokens", "context", "calls", "mean_ns", "median_ns",
                                       "sd_ns", "ci95_lo_ns", "ci95_hi_ns"])

@@ -15,9 +15,35 @@ public enum Pipeline {
 
     /// Runs `stages`; with `resume`, finished work (a complete profile, finished sweep points)
     /// is kept. Returns the prediction quality when the report ran.
+    /// The file that stamps a results directory with the scenario that made it.
+    public static let stampFile = "scenario.hash"
+
+    /// With `resume`, refuses a results directory made from another version of the scenario
+    /// (its kept rows would mix two experiments) unless `force`; then stamps the directory.
+    static func checkStamp(_ context: RunContext, resume: Bool, force: Bool) throws {
+        let path = context.path(stampFile), hash = context.scenario.contentHash
+        if resume, !force, let old = try? String(contentsOfFile: path, encoding: .utf8),
+           old.trimmingCharacters(in: .whitespacesAndNewlines) != hash {
+            throw ScenarioError(file: context.scenario.file, key: "",
+                                expectation: "changed since \(context.resultsDirectory) was made (scenario hash "
+                                + "\(old.trimmingCharacters(in: .whitespacesAndNewlines)), now \(hash)): --resume would mix "
+                                + "two experiments; run without --resume, or add --force to keep the old rows anyway")
+        }
+        let manager = FileManager.default
+        try manager.createDirectory(atPath: context.resultsDirectory, withIntermediateDirectories: true)
+        // A run killed while writing leaves its temporary file (".NAME.tmp-PID"); never a result.
+        for name in (try? manager.contentsOfDirectory(atPath: context.resultsDirectory)) ?? []
+        where name.hasPrefix(".") && name.contains(".tmp-") {
+            try? manager.removeItem(atPath: context.path(name))
+        }
+        try AtomicFile.write(hash + "\n", to: path)
+    }
+
     @discardableResult
-    public static func run(_ context: RunContext, stages: Stages = .all, resume: Bool, render: Bool) throws -> ReportStage.Quality? {
+    public static func run(_ context: RunContext, stages: Stages = .all, resume: Bool, force: Bool = false,
+                           render: Bool) throws -> ReportStage.Quality? {
         let start = Date()
+        try checkStamp(context, resume: resume, force: force)
         if stages.contains(.profile) {
             if resume && ProfileStage.isComplete(context) {
                 context.log("profile: kept from the earlier run")
@@ -32,13 +58,20 @@ public enum Pipeline {
         }
         if stages.contains(.sweep) { try SweepStage.run(context, resume: resume) }
         var quality: ReportStage.Quality?
-        if stages.contains(.report), let costs, context.readTable(SweepStage.runsFile) != nil {
-            let results = SweepAnalysis.results(context, costs: costs)
-            quality = try ReportStage.run(context, costs: costs, results: results)
+        if stages.contains(.report), let costs, context.exists(SweepStage.runsFile) {
+            let results = try SweepAnalysis.results(context, costs: costs)
+            let q = try ReportStage.run(context, costs: costs, results: results)
+            quality = q
             try PlotScripts.write(context)
-            context.log(String(format: "report: %d points, median |error| %.1f%%, max %.1f%%; optimal gamma agrees in %d of %d groups",
-                               quality!.points, 100 * quality!.medianRelativeError, 100 * quality!.maxRelativeError,
-                               quality!.optima.filter(\.agrees).count, quality!.optima.count))
+            context.log(String(format: "report: %d points, median |error| %.1f%%, max %.1f%%, coverage %.0f%%; "
+                               + "optimal gamma agrees in %d of %d groups", q.points, 100 * q.medianRelativeError,
+                               100 * q.maxRelativeError, 100 * (q.coverage ?? 0), q.optima.filter(\.agrees).count,
+                               q.optima.count))
+            if let median = q.priorMedianRelativeError, let largest = q.priorMaxRelativeError {
+                context.log(String(format: "report: a priori median |error| %.1f%%, max %.1f%%, coverage %.0f%%; "
+                                   + "optimal gamma agrees in %d of %d groups", 100 * median, 100 * largest,
+                                   100 * (q.priorCoverage ?? 0), q.priorOptimaAgreeing, q.optima.count))
+            }
             if render {
                 if Gnuplot.executable == nil {
                     context.log("plots: gnuplot not installed; scripts written to \(context.plotsDirectory), render with `tandem plot`")

@@ -10,20 +10,20 @@ public enum ProfileStage {
     public static let layersFile = "profile_layers.csv"
     public static let overheadsFile = "profile_overheads.csv"
     public static let limitsFile = "machine_limits.csv"
+    public static let acceptanceFile = "profile_acceptance.csv"
 
     public static func isComplete(_ context: RunContext) -> Bool {
-        [samplesFile, layersFile, overheadsFile, limitsFile].allSatisfy { context.readTable($0) != nil }
+        [samplesFile, layersFile, overheadsFile, limitsFile, acceptanceFile].allSatisfy { context.exists($0) }
     }
 
     public static func run(_ context: RunContext) throws {
         let scenario = context.scenario, settings = scenario.profile
         context.log("profile: machine limits...")
         let limits = MachineLimits.measure(threads: context.primary.threads, repeats: 3)
-        var limitsTable = CSVTable(header: ["threads", "peak_gflops", "dram_read_gbps"])
-        limitsTable.append([.integer(limits.threads), .real(limits.peakFlops / 1e9), .real(limits.bandwidth / 1e9)])
-
-        var samples = CSVTable(header: ["model", "quantity", "tokens", "context", "repeat", "nanoseconds"])
-        var layers = CSVTable(header: ["model", "layer", "component", "phase", "tokens", "context", "repeat", "nanoseconds"])
+        let limitsRecord = MachineLimitsRecord(threads: limits.threads, peakGigaflops: limits.peakFlops / 1e9,
+                                               dramReadGigabytesPerSecond: limits.bandwidth / 1e9)
+        var samples: [ProfileSample] = []
+        var layers: [ProfileLayerSample] = []
         // (name, model, block sizes, phase label of its blocks)
         var targets: [(String, Transformer, [Int])] = [("primary", context.primary, settings.tokens)]
         for secondary in context.secondaries { targets.append((secondary.name, secondary.model, [1, 2])) }
@@ -64,12 +64,14 @@ public enum ProfileStage {
                             cache.truncate(to: c)
                             guard round >= settings.warmup else { continue }
                             let repeatIndex = round - settings.warmup
-                            samples.append([.string(name), .string(quantity), .integer(n), .integer(c), .integer(repeatIndex), .integer(Int(seconds * 1e9))])
+                            samples.append(ProfileSample(model: name, quantity: quantity, tokens: n, context: c,
+                                                         repeatIndex: repeatIndex, nanoseconds: (seconds * 1e9).rounded()))
                             guard quantity == "forward" else { continue }
                             for record in profiler.records {
-                                layers.append([.string(name), record.layer.map { .integer($0) } ?? "", .string(record.component.name),
-                                               .string(record.phase.name), .integer(n), .integer(c), .integer(repeatIndex),
-                                               .integer(Int(record.slot.nanoseconds))])
+                                layers.append(ProfileLayerSample(
+                                    model: name, layer: record.layer, component: record.component.name,
+                                    phase: record.phase.name, tokens: n, context: c, repeatIndex: repeatIndex,
+                                    nanoseconds: Double(record.slot.nanoseconds)))
                             }
                         }
                     }
@@ -80,14 +82,51 @@ public enum ProfileStage {
         }
         try profileProjections(context, into: &samples)
         let overheads = try profileOverheads(context)
-        try context.write(limitsTable, to: limitsFile)
+        let acceptance = try profileAcceptance(context)
+        try context.write([limitsRecord], to: limitsFile)
         try context.write(samples, to: samplesFile)
         try context.write(layers, to: layersFile)
         try context.write(overheads, to: overheadsFile)
+        try context.write(acceptance, to: acceptanceFile)
+    }
+
+    /// Model mode: each drafter's acceptance per position, measured once here (fixed policy at
+    /// the largest gamma, the sweep's sampling, twice the sweep's tokens at its first context)
+    /// so the a-priori prediction needs nothing from the sweep. Empty in oracle mode.
+    static func profileAcceptance(_ context: RunContext) throws -> [ProfileAcceptance] {
+        let scenario = context.scenario, sweep = scenario.sweep
+        guard sweep.alphas.isEmpty, let gamma = sweep.gammas.max() else { return [] }
+        let c = sweep.contexts.first ?? 64
+        let prompt = ModelFactory.prompt(sweep.prompt, length: c, tokenizer: context.tokenizer)
+        let tokens = min(2 * sweep.tokens, context.primary.config.maxContext - c - gamma - 2)
+        var records: [ProfileAcceptance] = []
+        for strategy in sweep.strategies where strategy.isSpeculative {
+            let listed = sweep.secondaries.compactMap { scenario.secondary(named: $0) }
+            for definition in SweepSettings.drafters(for: strategy, among: listed) {
+                let secondary = context.secondary(definition.name)
+                let plan = DecodingPlan(strategy: strategy, policy: .fixed, gamma: gamma, gammaMax: gamma,
+                                        minimumProbability: sweep.pMin, tau: sweep.tau, sampling: sweep.sampling,
+                                        oracleAlphas: nil)
+                let models = DecodingModelSet(primary: context.primary, secondary: secondary.model,
+                                              tandem: secondary.tandem, router: nil)
+                var decoding = try DecodingFactory.strategy(plan, models: models, seed: scenario.seed &+ 5,
+                                                            capacity: c + tokens + plan.lookahead + 1)
+                _ = decoding.generate(prompt: prompt, maxTokens: tokens)
+                let t = decoding.telemetry
+                for position in t.judgedByPosition.indices {
+                    records.append(ProfileAcceptance(strategy: strategy, secondary: definition.name,
+                                                     position: position + 1, judged: t.judgedByPosition[position],
+                                                     accepted: t.acceptedByPosition[position]))
+                }
+                context.log("profile: \(strategy.rawValue) with \(definition.name): acceptance "
+                            + String(format: "%.3f", t.acceptanceRate ?? 0) + " over \(t.drafted) drafts")
+            }
+        }
+        return records
     }
 
     /// T_P(n): writing n projected primary states into a tandem secondary's cache at each context.
-    static func profileProjections(_ context: RunContext, into samples: inout CSVTable) throws {
+    static func profileProjections(_ context: RunContext, into samples: inout [ProfileSample]) throws {
         let settings = context.scenario.profile
         let primary = context.primary
         let maxTokens = settings.tokens.max()!
@@ -107,8 +146,9 @@ public enum ProfileStage {
                         flushCache.truncate(to: 0)
                         let seconds = elapsedSeconds { tandem.writeProjectedEntries(from: state, rows: 0..<n, at: c, cache: cache) }
                         if round >= settings.warmup {
-                            samples.append([.string(secondary.name), "projection", .integer(n), .integer(c),
-                                            .integer(round - settings.warmup), .integer(Int(seconds * 1e9))])
+                            samples.append(ProfileSample(model: secondary.name, quantity: "projection", tokens: n,
+                                                         context: c, repeatIndex: round - settings.warmup,
+                                                         nanoseconds: (seconds * 1e9).rounded()))
                         }
                     }
                 }
@@ -118,12 +158,12 @@ public enum ProfileStage {
 
     /// Loop overheads: wall time not spent in model compute, per token of the primary-alone
     /// loop and per round of SPEED (oracle alpha 0.6, gamma 3), at the first sweep context.
-    static func profileOverheads(_ context: RunContext) throws -> CSVTable {
+    static func profileOverheads(_ context: RunContext) throws -> [ProfileOverhead] {
         let scenario = context.scenario, settings = scenario.profile
         let c = max(scenario.sweep.contexts.first ?? 16, 1)
         let prompt = ModelFactory.prompt(scenario.sweep.prompt, length: c, tokenizer: context.tokenizer)
         let tokens = 24, capacity = c + tokens + 8
-        var table = CSVTable(header: ["model", "quantity", "repeat", "nanoseconds"])
+        var table: [ProfileOverhead] = []
         let compute: Set<Component> = [.embedding, .norm, .attentionProjection, .attentionScores, .feedForward, .tandemProjection, .lmHead]
         for target in [nil] + context.secondaries.map(Optional.some) {
             let profiler = LayerProfiler(models: [("primary", context.primary.config.layerCount),
@@ -151,8 +191,9 @@ public enum ProfileStage {
                     .reduce(0.0) { $0 + Double($1.slot.nanoseconds) }
                 let loops = target == nil ? telemetry.generatedTokens - 1 : telemetry.rounds
                 let overhead = (Double(telemetry.decodeNanoseconds) - computeNanoseconds) / Double(max(loops, 1))
-                table.append([.string(target?.name ?? "primary"), .string(target == nil ? "token_overhead" : "round_overhead"),
-                              .integer(round - settings.warmup), .integer(Int(overhead))])
+                table.append(ProfileOverhead(model: target?.name ?? "primary",
+                                             quantity: target == nil ? "token_overhead" : "round_overhead",
+                                             repeatIndex: round - settings.warmup, nanoseconds: overhead.rounded()))
             }
         }
         return table

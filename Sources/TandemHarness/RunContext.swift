@@ -50,11 +50,22 @@ public final class RunContext {
 
     public func path(_ file: String) -> String { resultsDirectory + "/" + file }
 
-    /// Reads a CSV written by an earlier stage (header row dropped), or nil if absent.
-    public func readTable(_ file: String) -> [[String]]? {
-        guard let text = try? String(contentsOfFile: path(file), encoding: .utf8) else { return nil }
-        return Array(CSVTable.parse(text).dropFirst())
+    /// Whether an earlier stage wrote `file`.
+    public func exists(_ file: String) -> Bool { FileManager.default.fileExists(atPath: path(file)) }
+
+    /// Reads a CSV written by an earlier stage as typed records (by column name), or nil if the
+    /// file is absent; a malformed file is an error naming it.
+    public func readRecords<Record: CSVRecord>(_ type: Record.Type, _ file: String) throws -> [Record]? {
+        guard exists(file) else { return nil }
+        guard let text = try? String(contentsOfFile: path(file), encoding: .utf8) else {
+            throw CSVFormatError(file: path(file), line: nil, column: nil, expectation: "readable UTF-8 text")
+        }
+        return try CSVTable.records(Record.self, text: text, file: path(file))
     }
 
     public func write(_ table: CSVTable, to file: String) throws { try AtomicFile.write(table.text, to: path(file)) }
+
+    public func write<Record: CSVRecord>(_ records: [Record], to file: String) throws {
+        try write(CSVTable(records: records), to: file)
+    }
 }

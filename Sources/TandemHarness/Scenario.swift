@@ -57,8 +57,6 @@ public struct SweepSettings: Sendable {
     public var threads: [Int]
     public var tokens: Int
     public var repeats: Int
-    /// One primary-alone run every this many points (per context and thread count).
-    public var baselineEvery: Int
     public var warmup: Int
     public var gammaMax: Int
     public var pMin: Double
@@ -289,6 +287,10 @@ public struct Scenario: Sendable {
             prompt = text
         }
         guard !prompt.isEmpty else { throw reader.fail("prompt", "must not be empty") }
+        if try reader.integer("baseline_every", range: 0...1_000_000) != nil {
+            throw reader.fail("baseline_every", "no longer a setting: every strategy run is paired with its own "
+                              + "primary-alone run (ABBA order); delete the key")
+        }
         let settings = SweepSettings(
             strategies: strategies, policies: policies, secondaries: names, gammas: gammas, alphas: alphas,
             temperature: temperature, topK: try reader.integer("top_k", range: 0...1_000_000) ?? 0,
@@ -297,7 +299,6 @@ public struct Scenario: Sendable {
             threads: try reader.integers("threads", range: 1...256) ?? [1],
             tokens: try reader.integer("tokens", range: 2...1_000_000) ?? 64,
             repeats: try reader.integer("repeats", range: 1...10_000) ?? 3,
-            baselineEvery: try reader.integer("baseline_every", range: 1...10_000) ?? 1,
             warmup: try reader.integer("warmup", range: 0...10_000) ?? 1,
             gammaMax: try reader.integer("gamma_max", range: 1...64) ?? (gammas.max() ?? 8),
             pMin: try reader.number("p_min", range: 0...1) ?? 0.5,

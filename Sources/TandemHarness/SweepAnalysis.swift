@@ -1,3 +1,4 @@
+import Foundation
 import TandemAnalysis
 import TandemEngine
 
@@ -6,11 +7,12 @@ public struct PointResult {
     public var point: SweepPoint
     public var tokens: Int
     public var rounds: Int
-    /// Mean baseline time per token over mean strategy time per token (pooled over runs).
+    /// The geometric mean of the pairs' speedups (each strategy run against the primary-alone
+    /// run beside it).
     public var measuredSpeedup: Double
-    /// Percentile bootstrap interval of that ratio, resampling runs (GSL rng).
+    /// 95% t-interval of the pairs' log speedups, exponentiated (n - 1 degrees of freedom).
     public var measuredInterval: (low: Double, high: Double)
-    /// Per-run speedups (mean baseline / each run), for the t-interval.
+    /// The pairs' speedups (arithmetic summary, for the plain t-interval columns).
     public var measured: SampleSummary
     public var meanAccepted: Double           // tokens per round incl. the primary's
     public var judged: [Int], accepted: [Int], drafted: [Int]
@@ -19,63 +21,92 @@ public struct PointResult {
     public var predicted: Double?
     public var predictedInterval: (low: Double, high: Double)?
     public var predictedFromAlpha: Double?
+    /// Predicted before measuring: the profile's calibration alone (no per-point probe) and the
+    /// acceptance the user gave (oracle alphas) or the profile stage measured (model mode).
+    public var prior: Double?
+    public var priorInterval: (low: Double, high: Double)?
     public var leviathan: Double?
     public var relativeError: Double? { predicted.map { ($0 - measuredSpeedup) / measuredSpeedup } }
+    public var priorRelativeError: Double? { prior.map { ($0 - measuredSpeedup) / measuredSpeedup } }
+    /// Whether a prediction lies inside the measured 95% interval.
+    public func covers(_ value: Double?) -> Bool? {
+        value.map { $0 >= measuredInterval.low && $0 <= measuredInterval.high }
+    }
 }
 
 /// Turns raw sweep runs and calibrated costs into measured and predicted speedups.
 public enum SweepAnalysis {
-    static func integers(_ field: String) -> [Int] { field.split(separator: ";").compactMap { Int($0) } }
-
     static func add(_ a: inout [Int], _ b: [Int]) {
         if a.count < b.count { a += Array(repeating: 0, count: b.count - a.count) }
         for (i, v) in b.enumerated() { a[i] += v }
     }
 
+    /// Conditional acceptance per position from judged/accepted counts ([0] when none judged).
+    static func rates(accepted: [Int], judged: [Int]) -> [Double] {
+        let rates = zip(accepted, judged).map { $1 > 0 ? Double($0) / Double($1) : 0 }
+        return rates.isEmpty ? [0] : rates
+    }
+
     public static func results(_ context: RunContext, costs: CalibratedCosts,
-                               monteCarloDraws: Int = 400) -> [PointResult] {
-        let rows = context.readTable(SweepStage.runsFile) ?? []
+                               monteCarloDraws: Int = 400) throws -> [PointResult] {
+        let runs = try context.readRecords(SweepRun.self, SweepStage.runsFile) ?? []
+        let profiled = try context.readRecords(ProfileAcceptance.self, ProfileStage.acceptanceFile) ?? []
         let scenario = context.scenario
-        var byKey: [String: [[String]]] = [:]
-        for row in rows where row.count == SweepStage.header.count {
-            byKey[row[0..<7].joined(separator: "|"), default: []].append(row)
-        }
+        let byKey = Dictionary(grouping: runs, by: \.point.key)
         var results: [PointResult] = []
         for point in SweepStage.points(scenario) {
             guard let runs = byKey[point.key], !runs.isEmpty else { continue }
             var judged: [Int] = [], accepted: [Int] = [], drafted: [Int] = [], histogram: [Int] = []
             var rounds = 0, committed = 0
-            let tokens = Int(runs[0][8])!
-            let decodeTokens = Double(tokens - 1)
-            let baselines = runs.compactMap { Double($0[9]) }.map { $0 / decodeTokens } // one rolling mean per row
-            let strategies = runs.map { Double($0[10])! / decodeTokens }
-            guard !baselines.isEmpty else { continue }
-            let baselineMean = baselines.reduce(0, +) / Double(baselines.count)
-            let speedups = strategies.map { baselineMean / $0 }
             for run in runs {
-                rounds += Int(run[11])!
-                committed += Int(run[8])! - 1
-                add(&drafted, integers(run[14])); add(&judged, integers(run[15])); add(&accepted, integers(run[16]))
-                add(&histogram, integers(run[17]))
+                rounds += run.rounds
+                committed += run.tokens - 1
+                add(&drafted, run.draftedByPosition); add(&judged, run.judgedByPosition)
+                add(&accepted, run.acceptedByPosition); add(&histogram, run.fullRoundHistogram)
             }
-            var acceptance = zip(accepted, judged).map { $1 > 0 ? Double($0) / Double($1) : 0 }
-            if acceptance.isEmpty { acceptance = [0] }
-            let measured = Statistics.summarize(speedups)
-            let pooled = baselineMean / (strategies.reduce(0, +) / Double(strategies.count))
-            let interval = Statistics.bootstrapRatioInterval(baselines, strategies,
-                                                             seed: scenario.seed &+ point.seedOffset)
-            var result = PointResult(point: point, tokens: tokens, rounds: rounds, measuredSpeedup: pooled,
-                                     measuredInterval: interval, measured: measured,
+            let tokens = runs[0].tokens
+            let decodeTokens = Double(tokens - 1)
+            let pairs = runs.map { $0.baselineNanoseconds / $0.strategyNanoseconds }
+            let logSummary = Statistics.summarize(pairs.map { log($0) })
+            let interval = runs.count > 1 ? (exp(logSummary.confidenceLow), exp(logSummary.confidenceHigh))
+                : (exp(logSummary.mean), exp(logSummary.mean))
+            let acceptance = rates(accepted: accepted, judged: judged)
+            var result = PointResult(point: point, tokens: tokens, rounds: rounds, measuredSpeedup: exp(logSummary.mean),
+                                     measuredInterval: interval, measured: Statistics.summarize(pairs),
                                      meanAccepted: rounds > 0 ? Double(committed) / Double(rounds) : 0, judged: judged,
                                      accepted: accepted, drafted: drafted, fullRoundHistogram: histogram,
                                      acceptance: acceptance)
+            guard point.policy == .fixed, costs.secondaries[point.secondary] != nil else {
+                results.append(result)
+                continue
+            }
             let meanContext = point.context + tokens / 2
-            // The point's own probe rescales the calibrated curves to the machine state during the
-            // point; the decode step comes from the point's primary-alone runs (hundreds of steps)
-            // less the loop's per-token overhead, the verify block from the probe's ratio to it.
-            let median = { (column: Int) in Statistics.summarize(runs.compactMap { Double($0[column]) }).median }
-            let probe = ProbeCosts(decodeStep: median(18), blockRatio: median(19), secondaryColdStep: median(20),
-                                   secondaryWarmStep: median(21))
+            let random = RandomSource(seed: scenario.seed &+ point.seedOffset)
+            // A priori: the calibrated curves at the runs' mean context, nothing from this point.
+            let priorAcceptance = point.alphas.map { (rates: $0, judged: [Int](), accepted: [Int]()) }
+                ?? profiledAcceptance(profiled, point: point)
+            if let priorAcceptance {
+                let fitted = costs.roundCostsFromFits(secondary: point.secondary, context: meanContext, random: nil)
+                result.prior = predict(point, costs: fitted, acceptance: priorAcceptance.rates, tokens: tokens)
+                var draws: [Double] = []
+                for _ in 0..<monteCarloDraws {
+                    let drawn = costs.roundCostsFromFits(secondary: point.secondary, context: meanContext, random: random)
+                    let drawnAcceptance = priorAcceptance.judged.isEmpty ? priorAcceptance.rates
+                        : zip(priorAcceptance.accepted, priorAcceptance.judged).map {
+                            random.beta(Double($0) + 1, Double($1 - $0) + 1)
+                        }
+                    draws.append(predict(point, costs: drawn, acceptance: drawnAcceptance, tokens: tokens))
+                }
+                result.priorInterval = Statistics.quantiles(draws, 0.025, 0.975)
+            }
+            // Probed: the point's own probe rescales the calibrated curves to the machine state
+            // during the point; the decode step comes from its primary-alone runs (hundreds of
+            // steps) less the loop's per-token overhead, the verify block from the probe's ratio.
+            let median = { (value: (SweepRun) -> Double) in Statistics.summarize(runs.map(value)).median }
+            let probe = ProbeCosts(decodeStep: median(\.probe.decodeStep), blockRatio: median(\.probe.blockRatio),
+                                   secondaryColdStep: median(\.probe.secondaryColdStep),
+                                   secondaryWarmStep: median(\.probe.secondaryWarmStep))
+            let baselineMean = runs.map(\.baselineNanoseconds).reduce(0, +) / Double(runs.count) / decodeTokens
             // The baseline's step is a mean over the run's contexts; at the probe's context it is
             // shorter by the fitted attention term.
             let decodeStep = baselineMean - costs.tokenOverhead.mean
@@ -84,34 +115,42 @@ public enum SweepAnalysis {
             }
             let local = LocalCosts(probe: probe, baselineStep: decodeStep,
                                    stepAtProbe: decodeStep * fittedStep(point.context) / fittedStep(meanContext))
-            if point.policy == .fixed, costs.secondaries[point.secondary] != nil {
-                let base = costs.roundCosts(secondary: point.secondary, context: meanContext, local: local,
-                                            localContext: point.context, gamma: point.gamma)
-                result.predicted = predict(point, costs: base, acceptance: acceptance, tokens: tokens)
-                if let alphas = point.alphas {
-                    result.predictedFromAlpha = predict(point, costs: base, acceptance: alphas, tokens: tokens)
-                }
-                let random = RandomSource(seed: scenario.seed &+ point.seedOffset)
-                var draws: [Double] = []
-                for _ in 0..<monteCarloDraws {
-                    let drawnCosts = costs.roundCosts(secondary: point.secondary, context: meanContext, random: random,
-                                                      local: local, localContext: point.context, gamma: point.gamma)
-                    let drawnAcceptance = zip(accepted, judged).map { random.beta(Double($0) + 1, Double($1 - $0) + 1) }
-                    draws.append(predict(point, costs: drawnCosts,
-                                         acceptance: drawnAcceptance.isEmpty ? acceptance : drawnAcceptance,
-                                         tokens: tokens))
-                }
-                result.predictedInterval = Statistics.quantiles(draws, 0.025, 0.975)
-                if point.strategy.isSpeculative {
-                    let e = SpeedupModel.expectedTokens(acceptance: acceptance, gamma: point.gamma)
-                    result.leviathan = SpeedupModel.leviathanSpeedup(expectedTokens: e,
-                                                                     costRatio: base.secondaryStep / base.primary(1),
-                                                                     gamma: point.gamma)
-                }
+            let base = costs.roundCosts(secondary: point.secondary, context: meanContext, local: local,
+                                        localContext: point.context, gamma: point.gamma)
+            result.predicted = predict(point, costs: base, acceptance: acceptance, tokens: tokens)
+            if let alphas = point.alphas {
+                result.predictedFromAlpha = predict(point, costs: base, acceptance: alphas, tokens: tokens)
+            }
+            var draws: [Double] = []
+            for _ in 0..<monteCarloDraws {
+                let drawnCosts = costs.roundCosts(secondary: point.secondary, context: meanContext, random: random,
+                                                  local: local, localContext: point.context, gamma: point.gamma)
+                let drawnAcceptance = zip(accepted, judged).map { random.beta(Double($0) + 1, Double($1 - $0) + 1) }
+                draws.append(predict(point, costs: drawnCosts,
+                                     acceptance: drawnAcceptance.isEmpty ? acceptance : drawnAcceptance,
+                                     tokens: tokens))
+            }
+            result.predictedInterval = Statistics.quantiles(draws, 0.025, 0.975)
+            if point.strategy.isSpeculative {
+                let e = SpeedupModel.expectedTokens(acceptance: acceptance, gamma: point.gamma)
+                result.leviathan = SpeedupModel.leviathanSpeedup(expectedTokens: e,
+                                                                 costRatio: base.secondaryStep / base.primary(1),
+                                                                 gamma: point.gamma)
             }
             results.append(result)
         }
         return results
+    }
+
+    /// The acceptance the profile stage measured for the point's drafter (model mode).
+    static func profiledAcceptance(_ rows: [ProfileAcceptance], point: SweepPoint)
+        -> (rates: [Double], judged: [Int], accepted: [Int])? {
+        let own = rows.filter { $0.strategy == point.strategy && $0.secondary == point.secondary }
+            .sorted { $0.position < $1.position }
+        if point.strategy == .tandem { return ([1], [], []) } // standalone tandem accepts everything
+        guard !own.isEmpty else { return nil }
+        let judged = own.map(\.judged), accepted = own.map(\.accepted)
+        return (rates(accepted: accepted, judged: judged), judged, accepted)
     }
 
     static func predict(_ point: SweepPoint, costs: RoundCosts, acceptance: [Double], tokens: Int) -> Double {

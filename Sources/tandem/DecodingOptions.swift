@@ -15,10 +15,11 @@ struct DecodingOptions: ParsableArguments {
     @Option(help: "Block policy of SPEED strategies: \(PolicyName.allCases.map(\.rawValue).joined(separator: ", ")).")
     var policy: PolicyName = .fixed
 
-    @Option(help: "Block length gamma (fixed policy, standalone tandem; the start of the heuristic).")
+    @Option(help: ArgumentHelp("Gamma: the block length (fixed policy, standalone tandem), the cap on drafts per "
+                               + "round (confidence, router), the starting length (heuristic)."))
     var gamma = 5
 
-    @Option(help: "Upper bound on drafts per round for the confidence, heuristic and router policies.")
+    @Option(help: "The heuristic policy's upper bound on drafts per round.")
     var gammaMax = 8
 
     @Option(help: "Confidence policy: stop drafting when the draft's top probability is below this.")
@@ -59,38 +60,15 @@ struct DecodingOptions: ParsableArguments {
         }
     }
 
-    func makePolicy(router: Router?) -> BlockPolicy {
-        switch policy {
-        case .fixed: return FixedPolicy(gamma: gamma)
-        case .confidence: return ConfidencePolicy(minimumProbability: pMin, gammaMax: gammaMax)
-        case .heuristic: return HeuristicPolicy(initial: gamma, gammaMax: gammaMax)
-        case .router: return RouterPolicy(router: router!, threshold: tau, gammaMax: gammaMax)
-        }
-    }
-
-    func makeRule(seed: UInt64) throws -> AcceptanceRule {
-        if let alphas = try oracleAlphas() { return OracleAcceptance(alphas: alphas, parameters: sampling, seed: seed) }
-        return sampling.isGreedy ? GreedyAcceptance() : SpeculativeSampling(parameters: sampling, seed: seed)
+    /// The plan of this run (see `DecodingPlan` for what gamma means per policy).
+    func plan() throws -> DecodingPlan {
+        DecodingPlan(strategy: strategy, policy: policy, gamma: gamma, gammaMax: gammaMax, minimumProbability: pMin,
+                     tau: tau, sampling: sampling, oracleAlphas: try oracleAlphas())
     }
 
     /// Builds the strategy over `models` for a generation of up to `capacity` positions.
     func makeStrategy(models: DecodingModels, seed: UInt64, capacity: Int) throws -> DecodingStrategy {
-        let lookahead = max(gamma, gammaMax) + 1
-        switch strategy {
-        case .primary:
-            return AutoregressiveDecoding(name: "primary", model: models.primary, parameters: sampling, seed: seed)
-        case .secondary:
-            return AutoregressiveDecoding(name: "secondary", model: models.secondary, parameters: sampling, seed: seed)
-        case .tandem:
-            return StandaloneTandemDecoding(primary: models.primary, tandem: models.tandem!, gamma: gamma,
-                                            parameters: sampling, seed: seed, contextCapacity: capacity)
-        case .speed, .tandemSpeed:
-            let drafter: Drafter = strategy == .tandemSpeed
-                ? TandemDrafter(tandem: models.tandem!, contextCapacity: capacity, maxTokens: lookahead)
-                : PlainDrafter(model: models.secondary, contextCapacity: capacity, maxTokens: lookahead)
-            return SpeculativeDecoding(primary: models.primary, drafter: drafter, policy: makePolicy(router: models.router),
-                                       rule: try makeRule(seed: seed &+ 17), parameters: sampling, seed: seed)
-        }
+        try DecodingFactory.strategy(try plan(), models: models.modelSet, seed: seed, capacity: capacity)
     }
 }
 

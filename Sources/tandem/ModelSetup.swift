@@ -74,6 +74,10 @@ struct DecodingModels {
     /// Present when the secondary is (or was made) a tandem secondary.
     let tandem: TandemSecondary?
     let router: Router?
+
+    var modelSet: DecodingModelSet {
+        DecodingModelSet(primary: primary, secondary: secondary, tandem: tandem, router: router)
+    }
     /// The primary's tokenizer.
     let tokenizer: any Tokenizer
 
@@ -109,9 +113,10 @@ struct DecodingModels {
         tandem = built.tandem
         if needsRouter {
             let router = try options.routerCheckpoint.map { try Router.load(path: $0) }
-                ?? Router.random(topK: 4, hiddenWidth: 32, embeddingWidth: secondary.config.width, seed: seed &+ 3)
+                ?? DecodingFactory.defaultRouter(secondaryWidth: secondary.config.width, seed: seed)
             guard router.embeddingWidth == secondary.config.width else {
-                throw ValidationError("the router expects secondary width \(router.embeddingWidth), the secondary has \(secondary.config.width)")
+                throw ValidationError("the router expects secondary width \(router.embeddingWidth), "
+                                      + "the secondary has \(secondary.config.width)")
             }
             self.router = router
         } else {

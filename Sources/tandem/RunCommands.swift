@@ -47,11 +47,13 @@ struct Run: ParsableCommand {
     @OptionGroup var options: ScenarioOptions
     @Flag(help: "Continue an interrupted run: keep the profile and the finished sweep points.")
     var resume = false
+    @Flag(help: "With --resume: keep the old results even if the scenario changed since they were made.")
+    var force = false
     @Flag(help: "Write the gnuplot scripts but do not render them.")
     var noRender = false
 
     func run() throws {
-        try Pipeline.run(try options.context(), stages: .all, resume: resume, render: !noRender)
+        try Pipeline.run(try options.context(), stages: .all, resume: resume, force: force, render: !noRender)
     }
 }
 
@@ -72,9 +74,11 @@ struct Sweep: ParsableCommand {
     @OptionGroup var options: ScenarioOptions
     @Flag(help: "Keep the finished sweep points.")
     var resume = false
+    @Flag(help: "With --resume: keep the old results even if the scenario changed since they were made.")
+    var force = false
 
     func run() throws {
-        try Pipeline.run(try options.context(), stages: [.sweep, .report], resume: resume, render: true)
+        try Pipeline.run(try options.context(), stages: [.sweep, .report], resume: resume, force: force, render: true)
     }
 }
 

@@ -10,6 +10,9 @@ public struct DecodingTelemetry: Sendable {
     public var accepted = 0
     /// acceptedLengthHistogram[a]: rounds in which exactly a drafts were accepted.
     public var acceptedLengthHistogram: [Int] = []
+    /// draftLengthHistogram[g]: rounds that drafted exactly g tokens (the policy's choices,
+    /// clipped by the token budget).
+    public var draftLengthHistogram: [Int] = []
     /// fullRoundHistogram[a]: like acceptedLengthHistogram, over the rounds that drafted the
     /// policy's full block (not clipped by the token budget or stopped early): the sample for
     /// testing the i.i.d.-acceptance model.
@@ -35,6 +38,8 @@ public struct DecodingTelemetry: Sendable {
         func grow(_ array: inout [Int], to count: Int) { if array.count < count { array += Array(repeating: 0, count: count - array.count) } }
         grow(&acceptedLengthHistogram, to: roundAccepted + 1)
         acceptedLengthHistogram[roundAccepted] += 1
+        grow(&draftLengthHistogram, to: roundDrafted + 1)
+        draftLengthHistogram[roundDrafted] += 1
         if let fullBlock, roundDrafted == fullBlock {
             grow(&fullRoundHistogram, to: fullBlock + 1)
             fullRoundHistogram[roundAccepted] += 1

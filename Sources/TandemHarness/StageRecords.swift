@@ -1,0 +1,162 @@
+import TandemEngine
+import TandemReport
+
+/// machine_limits.csv: the machine's limits measured at the start of the profile.
+public struct MachineLimitsRecord: CSVRecord {
+    public var threads: Int
+    public var peakGigaflops: Double
+    public var dramReadGigabytesPerSecond: Double
+
+    public static let columns = ["threads", "peak_gflops", "dram_read_gbps"]
+    public var fields: [CSVValue] { [.integer(threads), .real(peakGigaflops), .real(dramReadGigabytesPerSecond)] }
+
+    public init(threads: Int, peakGigaflops: Double, dramReadGigabytesPerSecond: Double) {
+        self.threads = threads
+        self.peakGigaflops = peakGigaflops
+        self.dramReadGigabytesPerSecond = dramReadGigabytesPerSecond
+    }
+
+    public init(row: CSVRow) throws {
+        threads = try row.integer("threads")
+        peakGigaflops = try row.real("peak_gflops")
+        dramReadGigabytesPerSecond = try row.real("dram_read_gbps")
+    }
+}
+
+/// profile_samples.csv: one timed forward pass (or projection) of one model.
+public struct ProfileSample: CSVRecord {
+    public var model: String
+    /// "forward", "forward_cold" (a secondary's first step after a primary pass) or "projection".
+    public var quantity: String
+    public var tokens: Int
+    public var context: Int
+    public var repeatIndex: Int
+    public var nanoseconds: Double
+
+    public static let columns = ["model", "quantity", "tokens", "context", "repeat", "nanoseconds"]
+    public var fields: [CSVValue] {
+        [.string(model), .string(quantity), .integer(tokens), .integer(context), .integer(repeatIndex),
+         .integer(Int(nanoseconds))]
+    }
+
+    public init(model: String, quantity: String, tokens: Int, context: Int, repeatIndex: Int, nanoseconds: Double) {
+        self.model = model
+        self.quantity = quantity
+        self.tokens = tokens
+        self.context = context
+        self.repeatIndex = repeatIndex
+        self.nanoseconds = nanoseconds
+    }
+
+    public init(row: CSVRow) throws {
+        model = try row.string("model")
+        quantity = try row.string("quantity")
+        tokens = try row.integer("tokens")
+        context = try row.integer("context")
+        repeatIndex = try row.integer("repeat")
+        nanoseconds = try row.real("nanoseconds")
+    }
+}
+
+/// profile_layers.csv: one layer component's time within a profiled forward pass.
+public struct ProfileLayerSample: CSVRecord {
+    public var model: String
+    /// nil for the parts outside the layers (embedding, final norm, head).
+    public var layer: Int?
+    public var component: String
+    public var phase: String
+    public var tokens: Int
+    public var context: Int
+    public var repeatIndex: Int
+    public var nanoseconds: Double
+
+    public static let columns = ["model", "layer", "component", "phase", "tokens", "context", "repeat", "nanoseconds"]
+    public var fields: [CSVValue] {
+        [.string(model), layer.map { .integer($0) } ?? "", .string(component), .string(phase), .integer(tokens),
+         .integer(context), .integer(repeatIndex), .integer(Int(nanoseconds))]
+    }
+
+    public init(model: String, layer: Int?, component: String, phase: String, tokens: Int, context: Int,
+                repeatIndex: Int, nanoseconds: Double) {
+        self.model = model
+        self.layer = layer
+        self.component = component
+        self.phase = phase
+        self.tokens = tokens
+        self.context = context
+        self.repeatIndex = repeatIndex
+        self.nanoseconds = nanoseconds
+    }
+
+    public init(row: CSVRow) throws {
+        model = try row.string("model")
+        layer = try row.optionalInteger("layer")
+        component = try row.string("component")
+        phase = try row.string("phase")
+        tokens = try row.integer("tokens")
+        context = try row.integer("context")
+        repeatIndex = try row.integer("repeat")
+        nanoseconds = try row.real("nanoseconds")
+    }
+}
+
+/// profile_overheads.csv: loop time not spent in model compute.
+public struct ProfileOverhead: CSVRecord {
+    public var model: String
+    /// "token_overhead" (primary-alone loop, per token) or "round_overhead" (SPEED, per round).
+    public var quantity: String
+    public var repeatIndex: Int
+    public var nanoseconds: Double
+
+    public static let columns = ["model", "quantity", "repeat", "nanoseconds"]
+    public var fields: [CSVValue] { [.string(model), .string(quantity), .integer(repeatIndex), .integer(Int(nanoseconds))] }
+
+    public init(model: String, quantity: String, repeatIndex: Int, nanoseconds: Double) {
+        self.model = model
+        self.quantity = quantity
+        self.repeatIndex = repeatIndex
+        self.nanoseconds = nanoseconds
+    }
+
+    public init(row: CSVRow) throws {
+        model = try row.string("model")
+        quantity = try row.string("quantity")
+        repeatIndex = try row.integer("repeat")
+        nanoseconds = try row.real("nanoseconds")
+    }
+}
+
+/// profile_acceptance.csv: acceptance of each drafter in model mode, measured once in the
+/// profile stage (judged and accepted drafts per position), for the a-priori prediction.
+public struct ProfileAcceptance: CSVRecord {
+    public var strategy: StrategyKind
+    public var secondary: String
+    public var position: Int
+    public var judged: Int
+    public var accepted: Int
+
+    public static let columns = ["strategy", "secondary", "position", "judged", "accepted"]
+    public var fields: [CSVValue] {
+        [.string(strategy.rawValue), .string(secondary), .integer(position), .integer(judged), .integer(accepted)]
+    }
+
+    public init(strategy: StrategyKind, secondary: String, position: Int, judged: Int, accepted: Int) {
+        self.strategy = strategy
+        self.secondary = secondary
+        self.position = position
+        self.judged = judged
+        self.accepted = accepted
+    }
+
+    public init(row: CSVRow) throws {
+        let name = try row.string("strategy")
+        guard let strategy = StrategyKind(rawValue: name) else {
+            throw CSVFormatError(file: row.file, line: row.line, column: "strategy", expectation: "a strategy, got \(name)")
+        }
+        self.strategy = strategy
+        secondary = try row.string("secondary")
+        position = try row.integer("position")
+        judged = try row.integer("judged")
+        accepted = try row.integer("accepted")
+    }
+}
