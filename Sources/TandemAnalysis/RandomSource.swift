@@ -12,6 +12,8 @@ public final class RandomSource {
     deinit { gsl_rng_free(rng) }
 
     public func uniformIndex(_ n: Int) -> Int { Int(gsl_rng_uniform_int(rng, UInt(n))) }
+    /// Uniform on [0, 1).
+    public func uniform() -> Double { gsl_rng_uniform(rng) }
     public func beta(_ a: Double, _ b: Double) -> Double { gsl_ran_beta(rng, a, b) }
     public func gaussian(sigma: Double) -> Double { gsl_ran_gaussian(rng, sigma) }
 
