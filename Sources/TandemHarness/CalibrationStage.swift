@@ -76,20 +76,56 @@ public enum CalibrationStage {
             throw ScenarioError(file: context.path(ProfileStage.samplesFile), key: "",
                                 expectation: "profile results missing: run the profile stage first")
         }
+        let (costs, table) = fit(samples: samples, overheads: overheads, limits: limitsRecord,
+                                 secondaries: context.secondaries.map(\.name))
+        try context.write(table, to: "calibration.csv")
+        try writeLayers(context)
+        try writeBlockCost(context, primary: costs.primary, observations: observations(samples, "primary", "forward"),
+                           limits: costs.limits)
+        return costs
+    }
+
+    /// A finished profile directory's costs, without models (for `tandem predict --profile`):
+    /// the secondaries are the profiled models other than the primary.
+    public static func load(directory: String) throws -> CalibratedCosts {
+        func read<Record: CSVRecord>(_ type: Record.Type, _ file: String) throws -> [Record] {
+            let path = directory + "/" + file
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw CSVFormatError(file: path, line: nil, column: nil,
+                                     expectation: "present: point --profile at a finished run's results directory")
+            }
+            return try CSVTable.records(Record.self, text: text, file: path)
+        }
+        let samples = try read(ProfileSample.self, ProfileStage.samplesFile)
+        guard let limits = try read(MachineLimitsRecord.self, ProfileStage.limitsFile).first else {
+            throw CSVFormatError(file: directory + "/" + ProfileStage.limitsFile, line: nil, column: nil,
+                                 expectation: "one row")
+        }
+        var names: [String] = []
+        for sample in samples where sample.model != "primary" && !names.contains(sample.model) { names.append(sample.model) }
+        return fit(samples: samples, overheads: try read(ProfileOverhead.self, ProfileStage.overheadsFile),
+                   limits: limits, secondaries: names).costs
+    }
+
+    static func observations(_ samples: [ProfileSample], _ model: String, _ quantity: String) -> [CostObservation] {
+        var cells: [String: CostObservation] = [:]
+        for sample in samples where sample.model == model && sample.quantity == quantity {
+            let key = "\(sample.tokens)|\(sample.context)"
+            var observation = cells[key] ?? CostObservation(tokens: sample.tokens, context: sample.context, samples: [])
+            observation.samples.append(sample.nanoseconds)
+            cells[key] = observation
+        }
+        return cells.values.sorted { ($0.tokens, $0.context) < ($1.tokens, $1.context) }
+    }
+
+    /// The weighted least-squares fits of the profiled costs and their calibration table.
+    static func fit(samples: [ProfileSample], overheads: [ProfileOverhead], limits limitsRecord: MachineLimitsRecord,
+                    secondaries names: [String]) -> (costs: CalibratedCosts, table: CSVTable) {
         let limits = MachineLimits(peakFlops: limitsRecord.peakGigaflops * 1e9,
                                    bandwidth: limitsRecord.dramReadGigabytesPerSecond * 1e9,
                                    threads: limitsRecord.threads)
-        // Group samples: (model, quantity) -> (tokens, context) -> nanoseconds.
-        var cells: [String: [String: CostObservation]] = [:]
-        for sample in samples {
-            let key = "\(sample.tokens)|\(sample.context)", group = "\(sample.model)|\(sample.quantity)"
-            var observation = cells[group]?[key]
-                ?? CostObservation(tokens: sample.tokens, context: sample.context, samples: [])
-            observation.samples.append(sample.nanoseconds)
-            cells[group, default: [:]][key] = observation
-        }
         func observations(_ model: String, _ quantity: String) -> [CostObservation] {
-            (cells["\(model)|\(quantity)"] ?? [:]).values.sorted { ($0.tokens, $0.context) < ($1.tokens, $1.context) }
+            Self.observations(samples, model, quantity)
         }
         var table = CSVTable(header: ["model", "quantity", "term", "estimate_ns", "std_error_ns", "r_squared", "observations", "degrees_of_freedom"])
         func record(_ model: String, _ quantity: String, _ fit: LinearFit) {
@@ -102,22 +138,22 @@ public enum CalibrationStage {
         record("primary", "block_forward", primary.fit)
         var secondaries: [String: BlockCostFit] = [:], secondariesCold: [String: BlockCostFit] = [:], projections: [String: LinearFit] = [:]
         var roundOverheads: [String: (Double, Double)] = [:]
-        for secondary in context.secondaries {
-            let fit = BlockCostFit(observations: observations(secondary.name, "forward"))
-            secondaries[secondary.name] = fit
-            record(secondary.name, "block_forward", fit.fit)
-            let cold = observations(secondary.name, "forward_cold")
+        for name in names {
+            let fit = BlockCostFit(observations: observations(name, "forward"))
+            secondaries[name] = fit
+            record(name, "block_forward", fit.fit)
+            let cold = observations(name, "forward_cold")
             if !cold.isEmpty {
                 let coldFit = BlockCostFit(observations: cold)
-                secondariesCold[secondary.name] = coldFit
-                record(secondary.name, "block_forward_cold", coldFit.fit)
+                secondariesCold[name] = coldFit
+                record(name, "block_forward_cold", coldFit.fit)
             }
-            let projection = observations(secondary.name, "projection")
+            let projection = observations(name, "projection")
             if !projection.isEmpty {
                 let fit = LinearFit(termNames: ["p0", "p1_per_token"], design: projection.map { [1, Double($0.tokens)] },
                                     values: projection.map { $0.summary.mean }, weights: projection.map(\.weight))
-                projections[secondary.name] = fit
-                record(secondary.name, "tandem_projection", fit)
+                projections[name] = fit
+                record(name, "tandem_projection", fit)
             }
         }
         func overhead(_ model: String) -> (Double, Double) {
@@ -128,18 +164,18 @@ public enum CalibrationStage {
         }
         let tokenOverhead = overhead("primary")
         table.append(["primary", "token_overhead", "mean", .real(tokenOverhead.0), .real(tokenOverhead.1), "", .integer(overheads.filter { $0.model == "primary" }.count), ""])
-        for secondary in context.secondaries {
-            let value = overhead(secondary.name)
-            roundOverheads[secondary.name] = value
-            table.append([.string(secondary.name), "round_overhead", "mean", .real(value.0), .real(value.1), "",
-                          .integer(overheads.filter { $0.model == secondary.name }.count), ""])
+        for name in names {
+            let value = overhead(name)
+            roundOverheads[name] = value
+            table.append([.string(name), "round_overhead", "mean", .real(value.0), .real(value.1), "",
+                          .integer(overheads.filter { $0.model == name }.count), ""])
         }
-        try context.write(table, to: "calibration.csv")
-        try writeLayers(context)
-        try writeBlockCost(context, primary: primary, observations: observations("primary", "forward"), limits: limits)
-        return CalibratedCosts(primary: primary, secondaries: secondaries, secondariesCold: secondariesCold, projections: projections,
-                               roundOverheads: roundOverheads.mapValues { (mean: $0.0, standardError: $0.1) },
-                               tokenOverhead: (mean: tokenOverhead.0, standardError: tokenOverhead.1), limits: limits)
+        let costs = CalibratedCosts(primary: primary, secondaries: secondaries, secondariesCold: secondariesCold,
+                                    projections: projections,
+                                    roundOverheads: roundOverheads.mapValues { (mean: $0.0, standardError: $0.1) },
+                                    tokenOverhead: (mean: tokenOverhead.0, standardError: tokenOverhead.1),
+                                    limits: limits)
+        return (costs, table)
     }
 
     /// layers.csv: per (model, layer, component, phase, tokens, context), statistics over repeats.

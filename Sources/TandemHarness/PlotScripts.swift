@@ -70,7 +70,10 @@ public enum PlotScripts {
             + "x*0.95 with lines lc rgb 'gray' dt 2 notitle, \\\n"
             + "     speedup using \"measured_speedup\":\"predicted_speedup\":"
             + "\"measured_ci95_lo\":\"measured_ci95_hi\":\"predicted_ci95_lo\":\"predicted_ci95_hi\" "
-            + "with xyerrorbars pt 7 lc 1 title 'sweep points'"]).write(to: dir)
+            + "with xyerrorbars pt 7 lc 1 title 'probed (each point\\047s probe)', \\\n"
+            + "     speedup using \"measured_speedup\":\"prior_speedup\":"
+            + "\"measured_ci95_lo\":\"measured_ci95_hi\":\"prior_ci95_lo\":\"prior_ci95_hi\" "
+            + "with xyerrorbars pt 6 lc 2 title 'a priori (profile only)'"]).write(to: dir)
 
         // 3. Block-cost curve against the roofline.
         try GnuplotScript(name: "block_cost", comment: "Primary block cost T(n)/T(1) against the roofline ratio",

@@ -83,21 +83,13 @@ public enum SweepAnalysis {
             let meanContext = point.context + tokens / 2
             let random = RandomSource(seed: scenario.seed &+ point.seedOffset)
             // A priori: the calibrated curves at the runs' mean context, nothing from this point.
-            let priorAcceptance = point.alphas.map { (rates: $0, judged: [Int](), accepted: [Int]()) }
-                ?? profiledAcceptance(profiled, point: point)
-            if let priorAcceptance {
-                let fitted = costs.roundCostsFromFits(secondary: point.secondary, context: meanContext, random: nil)
-                result.prior = predict(point, costs: fitted, acceptance: priorAcceptance.rates, tokens: tokens)
-                var draws: [Double] = []
-                for _ in 0..<monteCarloDraws {
-                    let drawn = costs.roundCostsFromFits(secondary: point.secondary, context: meanContext, random: random)
-                    let drawnAcceptance = priorAcceptance.judged.isEmpty ? priorAcceptance.rates
-                        : zip(priorAcceptance.accepted, priorAcceptance.judged).map {
-                            random.beta(Double($0) + 1, Double($1 - $0) + 1)
-                        }
-                    draws.append(predict(point, costs: drawn, acceptance: drawnAcceptance, tokens: tokens))
-                }
-                result.priorInterval = Statistics.quantiles(draws, 0.025, 0.975)
+            let priorAcceptance = point.alphas.map(AcceptanceEstimate.given) ?? profiledAcceptance(profiled, point: point)
+            if let priorAcceptance,
+               let prior = costs.prior(strategy: point.strategy, secondary: point.secondary, gamma: point.gamma,
+                                       acceptance: priorAcceptance, context: point.context, tokens: tokens,
+                                       draws: monteCarloDraws, seed: scenario.seed &+ point.seedOffset &+ 1) {
+                result.prior = prior.speedup
+                result.priorInterval = prior.interval
             }
             // Probed: the point's own probe rescales the calibrated curves to the machine state
             // during the point; the decode step comes from its primary-alone runs (hundreds of
@@ -143,20 +135,24 @@ public enum SweepAnalysis {
     }
 
     /// The acceptance the profile stage measured for the point's drafter (model mode).
-    static func profiledAcceptance(_ rows: [ProfileAcceptance], point: SweepPoint)
-        -> (rates: [Double], judged: [Int], accepted: [Int])? {
+    static func profiledAcceptance(_ rows: [ProfileAcceptance], point: SweepPoint) -> AcceptanceEstimate? {
+        if point.strategy == .tandem { return .given([1]) } // standalone tandem keeps every draft
         let own = rows.filter { $0.strategy == point.strategy && $0.secondary == point.secondary }
             .sorted { $0.position < $1.position }
-        if point.strategy == .tandem { return ([1], [], []) } // standalone tandem accepts everything
         guard !own.isEmpty else { return nil }
-        let judged = own.map(\.judged), accepted = own.map(\.accepted)
-        return (rates(accepted: accepted, judged: judged), judged, accepted)
+        return .measured(judged: own.map(\.judged), accepted: own.map(\.accepted))
     }
 
     static func predict(_ point: SweepPoint, costs: RoundCosts, acceptance: [Double], tokens: Int) -> Double {
-        let perToken = point.strategy == .tandem
-            ? SpeedupModel.standaloneTimePerToken(costs: costs, gamma: point.gamma, decodeTokens: tokens - 1)
-            : SpeedupModel.speculativeTimePerToken(costs: costs, acceptance: acceptance, gamma: point.gamma,
+        predict(point.strategy, gamma: point.gamma, costs: costs, acceptance: acceptance, tokens: tokens)
+    }
+
+    /// Speedup over the primary alone for runs of `tokens` tokens (the first from the prefill).
+    static func predict(_ strategy: StrategyKind, gamma: Int, costs: RoundCosts, acceptance: [Double],
+                        tokens: Int) -> Double {
+        let perToken = strategy == .tandem
+            ? SpeedupModel.standaloneTimePerToken(costs: costs, gamma: gamma, decodeTokens: tokens - 1)
+            : SpeedupModel.speculativeTimePerToken(costs: costs, acceptance: acceptance, gamma: gamma,
                                                    decodeTokens: tokens - 1)
         return costs.baselinePerToken / perToken
     }

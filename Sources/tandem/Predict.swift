@@ -12,7 +12,10 @@ struct Predict: ParsableCommand {
         discussion: """
         With --c-ratio, T_S = c T_L(1) and verifying gamma + 1 tokens costs --verify-ratio times a decode step \
         (1 = Leviathan et al.'s assumption). Otherwise costs come from the roofline of the two presets: \
-        max(bytes / bandwidth, flops / peak) for each block. Prints the table and writes predict.csv to --out.
+        max(bytes / bandwidth, flops / peak) for each block. With --profile DIR (a finished run's results \
+        directory), costs come from that profile's calibration: the a-priori prediction of any secondary, \
+        gamma, alpha and context, with 95% Monte Carlo intervals, no sweep needed. Prints the table and \
+        writes predict.csv to --out.
         """)
 
     @Option(help: "Block lengths: a list (1,2,4,8) or a range (1-16).")
@@ -33,6 +36,14 @@ struct Predict: ParsableCommand {
     var bandwidthGbps = 19.0
     @Option(help: "Context length of the roofline costs.")
     var context = 64
+    @Option(help: "A finished run's results directory: predict from its profile (calibration) alone.")
+    var profile: String?
+    @Option(help: "With --profile: the secondary to predict (default: every profiled one).")
+    var secondary: String?
+    @Option(help: "With --profile: the strategy (speed, tandem-speed, tandem).")
+    var strategy: StrategyKind = .tandemSpeed
+    @Option(help: "With --profile: tokens per run (the first comes from the prefill).")
+    var tokens = 64
     @Option(help: "Output directory.")
     var out = "results/predict"
 
@@ -53,12 +64,17 @@ struct Predict: ParsableCommand {
         _ = try parsedGammas()
         _ = try parsedAlphas()
         if let cRatio, cRatio < 0 { throw ValidationError("--c-ratio must be >= 0") }
+        guard tokens >= 2 else { throw ValidationError("--tokens must be at least 2, got \(tokens)") }
+        if profile != nil && !(strategy.isSpeculative || strategy == .tandem) {
+            throw ValidationError("--strategy must be speed, tandem-speed or tandem, got \(strategy.rawValue)")
+        }
         guard verifyRatio > 0, peakGflops > 0, bandwidthGbps > 0, context >= 0 else {
             throw ValidationError("--verify-ratio, --peak-gflops and --bandwidth-gbps must be positive, --context >= 0")
         }
     }
 
     func run() throws {
+        if let profile { return try runFromProfile(profile) }
         let gammaList = try parsedGammas(), acceptance = try parsedAlphas()
         let costs: RoundCosts
         if let cRatio {
@@ -87,6 +103,41 @@ struct Predict: ParsableCommand {
             if s > best.speedup { best = (gamma, s) }
         }
         print(String(format: "optimal gamma: %d (predicted speedup %.3f; c = %.4f)", best.gamma, best.speedup, ratio))
+        try AtomicFile.write(table.text, to: out + "/predict.csv")
+        printError("wrote \(out)/predict.csv")
+    }
+}
+
+extension Predict {
+    /// The a-priori prediction from a finished profile.
+    func runFromProfile(_ directory: String) throws {
+        let costs = try CalibrationStage.load(directory: directory)
+        let names = costs.secondaries.keys.sorted()
+        let chosen = try secondary.map { name -> [String] in
+            guard names.contains(name) else {
+                throw ValidationError("--secondary \(name) was not profiled in \(directory) (profiled: "
+                                      + names.joined(separator: ", ") + ")")
+            }
+            return [name]
+        } ?? names
+        let acceptance = AcceptanceEstimate.given(try parsedAlphas())
+        var table = CSVTable(header: ["secondary", "strategy", "gamma", "alpha", "context", "tokens", "prior_speedup",
+                                      "prior_ci95_lo", "prior_ci95_hi"])
+        print("secondary  gamma  a-priori speedup [95% interval]")
+        for name in chosen {
+            var best = (gamma: 0, speedup: 0.0)
+            for gamma in try parsedGammas() {
+                guard let prior = costs.prior(strategy: strategy, secondary: name, gamma: gamma, acceptance: acceptance,
+                                              context: context, tokens: tokens, seed: UInt64(gamma)) else { continue }
+                print(String(format: "%9@  %5d  %.3f [%.3f, %.3f]", name, gamma, prior.speedup, prior.interval.low,
+                             prior.interval.high))
+                table.append([.string(name), .string(strategy.rawValue), .integer(gamma), .string(alpha),
+                              .integer(context), .integer(tokens), .real(prior.speedup), .real(prior.interval.low),
+                              .real(prior.interval.high)])
+                if prior.speedup > best.speedup { best = (gamma, prior.speedup) }
+            }
+            print(String(format: "%@: optimal gamma %d (a-priori speedup %.3f)", name, best.gamma, best.speedup))
+        }
         try AtomicFile.write(table.text, to: out + "/predict.csv")
         printError("wrote \(out)/predict.csv")
     }
