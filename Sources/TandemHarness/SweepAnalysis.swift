@@ -76,7 +76,7 @@ public enum SweepAnalysis {
                                      meanAccepted: rounds > 0 ? Double(committed) / Double(rounds) : 0, judged: judged,
                                      accepted: accepted, drafted: drafted, fullRoundHistogram: histogram,
                                      acceptance: acceptance)
-            guard point.policy == .fixed, costs.secondaries[point.secondary] != nil else {
+            guard costs.secondaries[point.secondary] != nil else {
                 results.append(result)
                 continue
             }
@@ -84,7 +84,7 @@ public enum SweepAnalysis {
             let random = RandomSource(seed: scenario.seed &+ point.seedOffset)
             // A priori: the calibrated curves at the runs' mean context, nothing from this point.
             let priorAcceptance = point.alphas.map(AcceptanceEstimate.given) ?? profiledAcceptance(profiled, point: point)
-            if let priorAcceptance,
+            if point.policy == .fixed, let priorAcceptance,
                let prior = costs.prior(strategy: point.strategy, secondary: point.secondary, gamma: point.gamma,
                                        acceptance: priorAcceptance, context: point.context, tokens: tokens,
                                        draws: monteCarloDraws, seed: scenario.seed &+ point.seedOffset &+ 1) {
@@ -109,6 +109,27 @@ public enum SweepAnalysis {
                                    stepAtProbe: decodeStep * fittedStep(point.context) / fittedStep(meanContext))
             let base = costs.roundCosts(secondary: point.secondary, context: meanContext, local: local,
                                         localContext: point.context, gamma: point.gamma)
+            if point.policy != .fixed {
+                // Adaptive policies: the costs of the rounds the policy actually chose (its
+                // measured draft lengths and accepted counts), no DP.
+                var lengths: [Int] = []
+                for run in runs { add(&lengths, run.draftLengthHistogram) }
+                let acceptedTotal = runs.reduce(0) { $0 + $1.accepted }
+                let committedTotal = runs.reduce(0) { $0 + $1.tokens - 1 }
+                func speedup(_ c: RoundCosts) -> Double {
+                    var time = Double(rounds) * (c.roundOverhead + c.projection(1))
+                        + Double(acceptedTotal) * (c.projection(2) - c.projection(1))
+                    for (g, count) in lengths.enumerated() { time += Double(count) * (c.drafting(g) + c.primary(g + 1)) }
+                    return c.baselinePerToken / (time / Double(max(committedTotal, 1)))
+                }
+                result.predicted = speedup(base)
+                result.predictedInterval = Statistics.quantiles((0..<monteCarloDraws).map { _ in
+                    speedup(costs.roundCosts(secondary: point.secondary, context: meanContext, random: random,
+                                             local: local, localContext: point.context, gamma: point.gamma))
+                }, 0.025, 0.975)
+                results.append(result)
+                continue
+            }
             result.predicted = predict(point, costs: base, acceptance: acceptance, tokens: tokens)
             if let alphas = point.alphas {
                 result.predictedFromAlpha = predict(point, costs: base, acceptance: alphas, tokens: tokens)
