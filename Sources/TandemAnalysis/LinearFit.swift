@@ -83,30 +83,61 @@ public struct CostObservation: Sendable {
     }
 }
 
-/// The block-cost curve of one model: T(n, c) = a_n + b * n * c, a level a_n per profiled block
-/// size (the curve is flat while weights stream from DRAM and rises past the ridge, which no
-/// low-order polynomial follows) and an attention term linear in n * c. Block sizes between
+/// The block-cost curve of one model: T(n, c) = a_n + b c + d n c, a level a_n per profiled
+/// block size (the curve is flat while weights stream from DRAM and rises past the ridge, which
+/// no low-order polynomial follows), a context term per block (reading the KV cache, once for
+/// all n tokens) and one per token (attention arithmetic). With too few cells for both context
+/// terms (a secondary profiled at n = 1, 2 and two contexts), T = a_n + d n c. Block sizes between
 /// profiled ones interpolate linearly; beyond the largest, extrapolate from the last two.
 public struct BlockCostFit: Sendable {
     public let levels: [Int]
+    /// The n c term (several contexts profiled).
     public let contextTerm: Bool
+    /// The c term (several contexts and enough cells to separate it from n c).
+    public let blockContextTerm: Bool
     public let fit: LinearFit
 
     public init(observations: [CostObservation]) {
         levels = Array(Set(observations.map(\.tokens))).sorted()
         contextTerm = Set(observations.map(\.context)).count > 1
-        let names = levels.map { "a_\($0)" } + (contextTerm ? ["b_n_context"] : [])
-        let levels = self.levels, contextTerm = self.contextTerm
+        blockContextTerm = contextTerm && levels.count >= 3 && observations.count >= levels.count + 4
+        let names = levels.map { "a_\($0)" } + (blockContextTerm ? ["b_context"] : [])
+            + (contextTerm ? ["b_n_context"] : [])
+        let levels = self.levels
+        let contextTerm = self.contextTerm, blockContextTerm = self.blockContextTerm
         let design = observations.map { o in
-            levels.map { $0 == o.tokens ? 1.0 : 0.0 } + (contextTerm ? [Double(o.tokens * o.context)] : [])
+            levels.map { $0 == o.tokens ? 1.0 : 0.0 } + (blockContextTerm ? [Double(o.context)] : [])
+                + (contextTerm ? [Double(o.tokens * o.context)] : [])
         }
         fit = LinearFit(termNames: names, design: design, values: observations.map { $0.summary.mean },
                         weights: observations.map(\.weight))
     }
 
+    /// `beta` (the fit's coefficients, or a draw of them) with the per-block-size levels a_n
+    /// made non-decreasing in n by weighted isotonic regression (pool adjacent violators,
+    /// weights 1 / se^2): a block of more tokens never costs less, and a noisy profile cell
+    /// (a_8 < a_1 happens on this shared machine) must not make verifying look free.
+    public func monotone(_ beta: [Double]) -> [Double] {
+        var blocks: [(value: Double, weight: Double, count: Int)] = []
+        for index in levels.indices {
+            let standardError = fit.standardErrors[index]
+            let weight = standardError > 0 && standardError.isFinite ? 1 / (standardError * standardError) : 1
+            blocks.append((beta[index], weight, 1))
+            while blocks.count > 1, blocks[blocks.count - 2].value > blocks[blocks.count - 1].value {
+                let right = blocks.removeLast(), left = blocks.removeLast()
+                let weight = left.weight + right.weight
+                blocks.append(((left.value * left.weight + right.value * right.weight) / weight, weight,
+                               left.count + right.count))
+            }
+        }
+        var result = blocks.flatMap { Array(repeating: $0.value, count: $0.count) }
+        result += beta[levels.count...]
+        return result
+    }
+
     /// The fit's basis vector for a block of `tokens` at `context`.
     public func basis(tokens: Int, context: Int) -> [Double] {
-        var x = [Double](repeating: 0, count: levels.count + (contextTerm ? 1 : 0))
+        var x = [Double](repeating: 0, count: levels.count + (blockContextTerm ? 1 : 0) + (contextTerm ? 1 : 0))
         if let exact = levels.firstIndex(of: tokens) {
             x[exact] = 1
         } else if levels.count == 1 {
@@ -119,12 +150,16 @@ public struct BlockCostFit: Sendable {
             x[lower] = 1 - t
             x[upper] = t
         }
-        if contextTerm { x[levels.count] = Double(tokens * context) }
+        if blockContextTerm { x[levels.count] = Double(context) }
+        if contextTerm { x[levels.count + (blockContextTerm ? 1 : 0)] = Double(tokens * context) }
         return x
     }
 
     /// Predicted nanoseconds for a block of `tokens` at `context`, with its standard error.
     public func predict(tokens: Int, context: Int) -> (value: Double, standardError: Double) {
-        fit.predict(basis(tokens: tokens, context: context))
+        let x = basis(tokens: tokens, context: context)
+        let unconstrained = fit.predict(x)
+        let value = zip(x, monotone(fit.coefficients)).reduce(0) { $0 + $1.0 * $1.1 }
+        return (value, unconstrained.standardError)
     }
 }

@@ -76,7 +76,8 @@ public final class BandwidthProbe {
         let count = self.count, threads = self.threads, data = self.data
         let seconds = elapsedSeconds {
             let work = { (worker: Int) in
-                let start = count / threads * worker, end = worker == threads - 1 ? count : count / threads * (worker + 1)
+                let start = count / threads * worker
+                let end = worker == threads - 1 ? count : count / threads * (worker + 1)
                 partials[worker] = BandwidthProbe.sum(data + start, end - start)
             }
             WorkerPool.shared(threads: threads).run(threads, work)

@@ -27,7 +27,8 @@ public final class RandomSource {
         for i in 0..<(p * p) { gsl_matrix_set(l, i / p, i % p, fit.covariance[i]) }
         let previous = gsl_set_error_handler_off()
         defer { gsl_set_error_handler(previous) }
-        guard gsl_linalg_cholesky_decomp1(l) == GSL_SUCCESS, gsl_ran_multivariate_gaussian(rng, mu, l, out) == GSL_SUCCESS else {
+        guard gsl_linalg_cholesky_decomp1(l) == GSL_SUCCESS,
+              gsl_ran_multivariate_gaussian(rng, mu, l, out) == GSL_SUCCESS else {
             return zip(fit.coefficients, fit.standardErrors).map { $0 + gsl_ran_gaussian(rng, $1) }
         }
         return (0..<p).map { gsl_vector_get(out, $0) }

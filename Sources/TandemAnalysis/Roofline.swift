@@ -9,7 +9,8 @@ public struct Roofline: Sendable {
     /// Parameters touched by every token's products (all but the embedding lookup).
     public var productParameters: Int {
         let c = config
-        let perLayer = c.width * (c.queryWidth + 2 * c.keyValueWidth) + c.queryWidth * c.width + 3 * c.width * c.feedForwardWidth
+        let perLayer = c.width * (c.queryWidth + 2 * c.keyValueWidth) + c.queryWidth * c.width
+            + 3 * c.width * c.feedForwardWidth
         return c.layerCount * perLayer + c.vocabularySize * c.width
     }
 

@@ -59,20 +59,24 @@ public enum SpeedupModel {
     /// Expected time per generated token of SPEED over a run of `decodeTokens` tokens (after the
     /// prefill's token), with drafts clipped to the tokens still wanted as the engine does:
     /// f(r) = E[cost of a round with g = min(gamma, r - 1) drafts] + sum_a P(a) f(r - a - 1).
-    public static func speculativeTimePerToken(costs: RoundCosts, acceptance: [Double], gamma: Int, decodeTokens: Int) -> Double {
+    public static func speculativeTimePerToken(costs: RoundCosts, acceptance: [Double], gamma: Int,
+                                               decodeTokens: Int) -> Double {
         guard decodeTokens > 0 else { return 0 }
         var f = [Double](repeating: 0, count: decodeTokens + 1)
         for r in 1...decodeTokens {
             let g = min(gamma, r - 1)
             let distribution = acceptedLengthDistribution(acceptance: acceptance, drafts: g)
             var expected = costs.drafting(g) + costs.primary(g + 1) + costs.roundOverhead
-            for (a, p) in distribution.enumerated() where p > 0 { expected += p * (costs.projection(a + 1) + f[r - a - 1]) }
+            for (a, p) in distribution.enumerated() where p > 0 {
+                expected += p * (costs.projection(a + 1) + f[r - a - 1])
+            }
             f[r] = expected
         }
         return f[decodeTokens] / Double(decodeTokens)
     }
 
-    /// The steady-state formula (no clipping): E T_L(1) / (T_S,first + (gamma - 1) T_S + T_L(gamma + 1) + E[T_P(a+1)] + O).
+    /// The steady-state formula (no clipping):
+    /// E T_L(1) / (T_S,first + (gamma - 1) T_S + T_L(gamma + 1) + E[T_P(a+1)] + O).
     public static func steadyStateSpeedup(costs: RoundCosts, acceptance: [Double], gamma: Int) -> Double {
         let distribution = acceptedLengthDistribution(acceptance: acceptance, drafts: gamma)
         let projection = distribution.enumerated().reduce(0) { $0 + $1.1 * costs.projection($1.0 + 1) }

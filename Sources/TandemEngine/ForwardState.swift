@@ -45,7 +45,8 @@ public final class ForwardState: @unchecked Sendable {
 
     /// Asks later passes to keep the residual stream at `point` (0...layerCount).
     public func capture(point: Int) {
-        precondition(point >= 0 && point <= config.layerCount, "capture point \(point) outside 0...\(config.layerCount)")
+        precondition(point >= 0 && point <= config.layerCount,
+                     "capture point \(point) outside 0...\(config.layerCount)")
         if captured[point] == nil {
             let p = UnsafeMutablePointer<Float>.allocate(capacity: maxTokens * config.width)
             p.initialize(repeating: 0, count: maxTokens * config.width)

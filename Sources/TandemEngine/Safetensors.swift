@@ -33,7 +33,8 @@ public enum Safetensors {
         var offset = 0
         for tensor in tensors {
             guard tensor.shape.reduce(1, *) == tensor.values.count else {
-                throw CheckpointError(path: path, message: "tensor '\(tensor.name)': shape \(tensor.shape) does not match \(tensor.values.count) values")
+                throw CheckpointError(path: path, message: "tensor '\(tensor.name)': shape \(tensor.shape) "
+                                      + "does not match \(tensor.values.count) values")
             }
             header[tensor.name] = ["dtype": "F32", "shape": tensor.shape,
                                    "data_offsets": [offset, offset + tensor.values.count * 4]]
@@ -53,11 +54,18 @@ public enum Safetensors {
     /// Reads every tensor of the file at `path` and its metadata.
     public static func read(path: String) throws -> (tensors: [String: Tensor], metadata: [String: String]) {
         func fail(_ message: String) -> CheckpointError { CheckpointError(path: path, message: message) }
-        guard let data = FileManager.default.contents(atPath: path) else { throw fail("cannot be read (missing or unreadable)") }
-        guard data.count >= 8 else { throw fail("truncated: \(data.count) bytes, expected at least 8 for the header length") }
-        let headerLength = data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw fail("cannot be read (missing or unreadable)")
+        }
+        guard data.count >= 8 else {
+            throw fail("truncated: \(data.count) bytes, expected at least 8 for the header length")
+        }
+        let headerLength = data.prefix(8).enumerated().reduce(UInt64(0)) {
+            $0 | UInt64($1.element) << (8 * UInt64($1.offset))
+        }
         guard headerLength <= UInt64(data.count - 8) else {
-            throw fail("truncated or corrupt: header length \(headerLength) exceeds the \(data.count - 8) bytes after it")
+            throw fail("truncated or corrupt: header length \(headerLength) exceeds the \(data.count - 8) "
+                       + "bytes after it")
         }
         let headerData = data.subdata(in: 8..<(8 + Int(headerLength)))
         guard let header = (try? JSONSerialization.jsonObject(with: headerData)) as? [String: Any] else {
@@ -66,24 +74,31 @@ public enum Safetensors {
         let body = data.subdata(in: (8 + Int(headerLength))..<data.count)
         var metadata: [String: String] = [:]
         if let raw = header["__metadata__"] {
-            guard let dictionary = raw as? [String: String] else { throw fail("__metadata__ must map strings to strings") }
+            guard let dictionary = raw as? [String: String] else {
+                throw fail("__metadata__ must map strings to strings")
+            }
             metadata = dictionary
         }
         var tensors: [String: Tensor] = [:]
         for (name, entry) in header where name != "__metadata__" {
             guard let entry = entry as? [String: Any], let dtype = entry["dtype"] as? String,
-                  let shape = entry["shape"] as? [Int], let offsets = entry["data_offsets"] as? [Int], offsets.count == 2
+                  let shape = entry["shape"] as? [Int], let offsets = entry["data_offsets"] as? [Int],
+                  offsets.count == 2
             else { throw fail("tensor '\(name)': expected dtype, shape and two data_offsets") }
             guard let size = elementSize[dtype] else {
                 throw fail("tensor '\(name)': dtype \(dtype) is not supported (expected F32, F16 or BF16)")
             }
-            guard shape.allSatisfy({ $0 >= 0 }) else { throw fail("tensor '\(name)': negative dimension in shape \(shape)") }
+            guard shape.allSatisfy({ $0 >= 0 }) else {
+                throw fail("tensor '\(name)': negative dimension in shape \(shape)")
+            }
             let count = shape.reduce(1, *)
             guard offsets[0] >= 0, offsets[1] >= offsets[0], offsets[1] <= body.count else {
-                throw fail("tensor '\(name)': data_offsets \(offsets) outside the \(body.count) data bytes (truncated file?)")
+                throw fail("tensor '\(name)': data_offsets \(offsets) outside the \(body.count) data bytes "
+                           + "(truncated file?)")
             }
             guard offsets[1] - offsets[0] == count * size else {
-                throw fail("tensor '\(name)': shape \(shape) in \(dtype) needs \(count * size) bytes, data_offsets span \(offsets[1] - offsets[0])")
+                throw fail("tensor '\(name)': shape \(shape) in \(dtype) needs \(count * size) bytes, "
+                           + "data_offsets span \(offsets[1] - offsets[0])")
             }
             tensors[name] = Tensor(shape: shape, values: decode(body, from: offsets[0], count: count, dtype: dtype))
         }
@@ -95,11 +110,19 @@ public enum Safetensors {
             let base = raw.baseAddress! + offset
             switch dtype {
             case "F32":
-                return (0..<count).map { Float(bitPattern: UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
+                return (0..<count).map {
+                    Float(bitPattern: UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self)))
+                }
             case "F16":
-                return (0..<count).map { Float(Float16(bitPattern: UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self)))) }
+                return (0..<count).map {
+                    Float(Float16(bitPattern: UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * $0,
+                                                                                       as: UInt16.self))))
+                }
             default: // BF16: the high half of an F32
-                return (0..<count).map { Float(bitPattern: UInt32(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self))) << 16) }
+                return (0..<count).map {
+                    Float(bitPattern: UInt32(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * $0,
+                                                                                     as: UInt16.self))) << 16)
+                }
             }
         }
     }
@@ -107,8 +130,12 @@ public enum Safetensors {
 
 extension Array where Element == ParameterSpec {
     /// The tensors these specs describe inside `storage`, ready for `Safetensors.write`.
-    func views(in storage: UnsafeMutablePointer<Float>) -> [(name: String, shape: [Int], values: UnsafeBufferPointer<Float>)] {
-        map { (name: $0.name, shape: $0.shape, values: UnsafeBufferPointer(start: UnsafePointer(storage + $0.offset), count: $0.count)) }
+    func views(in storage: UnsafeMutablePointer<Float>)
+        -> [(name: String, shape: [Int], values: UnsafeBufferPointer<Float>)] {
+        map {
+            (name: $0.name, shape: $0.shape,
+             values: UnsafeBufferPointer(start: UnsafePointer(storage + $0.offset), count: $0.count))
+        }
     }
 
     /// Copies every tensor these specs name from `tensors` into `storage`; a missing tensor or a
@@ -116,12 +143,17 @@ extension Array where Element == ParameterSpec {
     func fill(_ storage: UnsafeMutablePointer<Float>, from tensors: [String: Safetensors.Tensor], path: String) throws {
         for spec in self {
             guard let tensor = tensors[spec.name] else {
-                throw CheckpointError(path: path, message: "tensor '\(spec.name)' is missing (expected shape \(spec.shape))")
+                throw CheckpointError(path: path,
+                                      message: "tensor '\(spec.name)' is missing (expected shape \(spec.shape))")
             }
             guard tensor.shape == spec.shape else {
-                throw CheckpointError(path: path, message: "tensor '\(spec.name)' has shape \(tensor.shape), expected \(spec.shape)")
+                throw CheckpointError(path: path,
+                                      message: "tensor '\(spec.name)' has shape \(tensor.shape), "
+                                      + "expected \(spec.shape)")
             }
-            tensor.values.withUnsafeBufferPointer { (storage + spec.offset).update(from: $0.baseAddress!, count: spec.count) }
+            tensor.values.withUnsafeBufferPointer {
+                (storage + spec.offset).update(from: $0.baseAddress!, count: spec.count)
+            }
         }
     }
 }
@@ -152,7 +184,9 @@ extension ModelWeights {
         }
         let weights = try ModelWeights(config: config)
         try weights.table.specs.fill(weights.storage, from: tensors, path: path)
-        let unknown = tensors.keys.sorted().filter { name in weights.table[name] == nil && !otherPrefixes.contains { name.hasPrefix($0) } }
+        let unknown = tensors.keys.sorted().filter { name in
+            weights.table[name] == nil && !otherPrefixes.contains { name.hasPrefix($0) }
+        }
         if let unexpected = unknown.first {
             throw CheckpointError(path: path, message: "unexpected tensor '\(unexpected)' for this config")
         }

@@ -41,14 +41,16 @@ public final class Transformer: @unchecked Sendable {
                        outputs: outputs, inputs: inputs, backend: linearBackend)
             }
             return LayerLinears(
-                queryKeyValue: linear(.query, outputs: config.queryWidth + 2 * config.keyValueWidth, inputs: config.width),
+                queryKeyValue: linear(.query, outputs: config.queryWidth + 2 * config.keyValueWidth,
+                                      inputs: config.width),
                 output: linear(.output, outputs: config.width, inputs: config.queryWidth),
                 gateUp: linear(.gate, outputs: 2 * config.feedForwardWidth, inputs: config.width),
                 down: linear(.down, outputs: config.width, inputs: config.feedForwardWidth))
         }
         head = Linear(canonical: UnsafePointer(weights.head.baseAddress!), outputs: config.vocabularySize,
                       inputs: config.width, backend: linearBackend)
-        rotary = RotaryTable(headDimension: config.headDimension, maxContext: config.maxContext, theta: config.ropeTheta)
+        rotary = RotaryTable(headDimension: config.headDimension, maxContext: config.maxContext,
+                             theta: config.ropeTheta)
         if backend == .auto { KernelPlanner(threads: threads).plan(layers: layers, head: head) }
     }
 
@@ -84,7 +86,8 @@ public final class Transformer: @unchecked Sendable {
         cache.extend(by: n)
         let finalNorm = weights.tensor(ParameterTable.finalNorm).baseAddress!
         for row in 0..<n {
-            VectorMath.rmsNorm(state.residual + row * d, finalNorm, state.normed + row * d, d, epsilon: config.normEpsilon)
+            VectorMath.rmsNorm(state.residual + row * d, finalNorm, state.normed + row * d, d,
+                               epsilon: config.normEpsilon)
         }
         profiler?.lap(model: model, layer: -1, .norm, tokens: n)
         head.apply(state.normed, xStride: d, tokens: n, into: state.logitsStorage,

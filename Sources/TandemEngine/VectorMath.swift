@@ -29,7 +29,8 @@ public enum VectorMath {
 
     // y[n] += alpha * x[n]
     @inline(__always)
-    public static func addScaled(_ x: UnsafePointer<Float>, _ alpha: Float, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+    public static func addScaled(_ x: UnsafePointer<Float>, _ alpha: Float, _ y: UnsafeMutablePointer<Float>,
+                                 _ n: Int) {
         let a = Vector(repeating: alpha)
         var i = 0
         while i + 8 <= n { store(load(y + i).addingProduct(a, load(x + i)), y + i); i += 8 }

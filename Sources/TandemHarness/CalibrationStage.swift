@@ -45,7 +45,7 @@ public struct CalibratedCosts {
 
     func roundCostsFromFits(secondary: String, context c: Int, random: RandomSource?) -> RoundCosts {
         func curve(_ fit: BlockCostFit) -> @Sendable (Int) -> Double {
-            let beta = random.map { $0.coefficients(of: fit.fit) } ?? fit.fit.coefficients
+            let beta = fit.monotone(random.map { $0.coefficients(of: fit.fit) } ?? fit.fit.coefficients)
             return { n in zip(fit.basis(tokens: n, context: c), beta).reduce(0) { $0 + $1.0 * $1.1 } }
         }
         let primaryCurve = curve(primary)
@@ -59,8 +59,9 @@ public struct CalibratedCosts {
         func draw(_ value: (mean: Double, standardError: Double)) -> Double {
             value.mean + (random?.gaussian(sigma: value.standardError) ?? 0)
         }
-        return RoundCosts(primary: primaryCurve, secondaryStep: secondaryStep, secondaryFirstStep: firstStep, projection: projection,
-                          roundOverhead: draw(roundOverheads[secondary] ?? (0, 0)), baselineOverhead: draw(tokenOverhead))
+        return RoundCosts(primary: primaryCurve, secondaryStep: secondaryStep, secondaryFirstStep: firstStep,
+                          projection: projection, roundOverhead: draw(roundOverheads[secondary] ?? (0, 0)),
+                          baselineOverhead: draw(tokenOverhead))
     }
 }
 
@@ -102,7 +103,9 @@ public enum CalibrationStage {
                                  expectation: "one row")
         }
         var names: [String] = []
-        for sample in samples where sample.model != "primary" && !names.contains(sample.model) { names.append(sample.model) }
+        for sample in samples where sample.model != "primary" && !names.contains(sample.model) {
+            names.append(sample.model)
+        }
         return fit(samples: samples, overheads: try read(ProfileOverhead.self, ProfileStage.overheadsFile),
                    limits: limits, secondaries: names).costs
     }
@@ -127,16 +130,19 @@ public enum CalibrationStage {
         func observations(_ model: String, _ quantity: String) -> [CostObservation] {
             Self.observations(samples, model, quantity)
         }
-        var table = CSVTable(header: ["model", "quantity", "term", "estimate_ns", "std_error_ns", "r_squared", "observations", "degrees_of_freedom"])
+        var table = CSVTable(header: ["model", "quantity", "term", "estimate_ns", "std_error_ns", "r_squared",
+                                      "observations", "degrees_of_freedom"])
         func record(_ model: String, _ quantity: String, _ fit: LinearFit) {
             for (index, name) in fit.termNames.enumerated() {
-                table.append([.string(model), .string(quantity), .string(name), .real(fit.coefficients[index]), .real(fit.standardErrors[index]),
+                table.append([.string(model), .string(quantity), .string(name), .real(fit.coefficients[index]),
+                              .real(fit.standardErrors[index]),
                               .real(fit.rSquared), .integer(fit.observations), .integer(fit.degreesOfFreedom)])
             }
         }
         let primary = BlockCostFit(observations: observations("primary", "forward"))
         record("primary", "block_forward", primary.fit)
-        var secondaries: [String: BlockCostFit] = [:], secondariesCold: [String: BlockCostFit] = [:], projections: [String: LinearFit] = [:]
+        var secondaries: [String: BlockCostFit] = [:], secondariesCold: [String: BlockCostFit] = [:]
+        var projections: [String: LinearFit] = [:]
         var roundOverheads: [String: (Double, Double)] = [:]
         for name in names {
             let fit = BlockCostFit(observations: observations(name, "forward"))
@@ -150,7 +156,8 @@ public enum CalibrationStage {
             }
             let projection = observations(name, "projection")
             if !projection.isEmpty {
-                let fit = LinearFit(termNames: ["p0", "p1_per_token"], design: projection.map { [1, Double($0.tokens)] },
+                let fit = LinearFit(termNames: ["p0", "p1_per_token"],
+                                    design: projection.map { [1, Double($0.tokens)] },
                                     values: projection.map { $0.summary.mean }, weights: projection.map(\.weight))
                 projections[name] = fit
                 record(name, "tandem_projection", fit)
@@ -163,7 +170,8 @@ public enum CalibrationStage {
             return (s.mean, s.count > 1 ? s.standardDeviation / Double(s.count).squareRoot() : 0)
         }
         let tokenOverhead = overhead("primary")
-        table.append(["primary", "token_overhead", "mean", .real(tokenOverhead.0), .real(tokenOverhead.1), "", .integer(overheads.filter { $0.model == "primary" }.count), ""])
+        table.append(["primary", "token_overhead", "mean", .real(tokenOverhead.0), .real(tokenOverhead.1), "",
+                      .integer(overheads.filter { $0.model == "primary" }.count), ""])
         for name in names {
             let value = overhead(name)
             roundOverheads[name] = value
@@ -189,28 +197,31 @@ public enum CalibrationStage {
             if groups[key] == nil { order.append(key) }
             groups[key, default: []].append(row.nanoseconds)
         }
-        var table = CSVTable(header: ["model", "layer", "component", "phase", "tokens", "context", "calls", "mean_ns", "median_ns",
-                                      "sd_ns", "ci95_lo_ns", "ci95_hi_ns"])
+        var table = CSVTable(header: ["model", "layer", "component", "phase", "tokens", "context", "calls", "mean_ns",
+                                      "median_ns", "sd_ns", "ci95_lo_ns", "ci95_hi_ns"])
         for key in order {
             let s = Statistics.summarize(groups[key]!)
-            table.append(key.map { .string($0) } + [.integer(s.count), .real(s.mean), .real(s.median), .real(s.standardDeviation),
-                                                     .real(s.confidenceLow), .real(s.confidenceHigh)])
+            table.append(key.map { .string($0) } + [.integer(s.count), .real(s.mean), .real(s.median),
+                                                     .real(s.standardDeviation), .real(s.confidenceLow),
+                                                     .real(s.confidenceHigh)])
         }
         try context.write(table, to: "layers.csv")
     }
 
     /// block_cost.csv: the primary's T(n)/T(1) per context with the roofline ratio and the fit.
-    static func writeBlockCost(_ context: RunContext, primary: BlockCostFit, observations: [CostObservation], limits: MachineLimits) throws {
+    static func writeBlockCost(_ context: RunContext, primary: BlockCostFit, observations: [CostObservation],
+                               limits: MachineLimits) throws {
         let roofline = Roofline(config: context.primary.config)
-        var table = CSVTable(header: ["model", "tokens", "context", "median_ns", "ci95_lo_ns", "ci95_hi_ns", "fitted_ns",
-                                      "ratio_to_one_token", "roofline_ratio", "efficiency"])
+        var table = CSVTable(header: ["model", "tokens", "context", "median_ns", "ci95_lo_ns", "ci95_hi_ns",
+                                      "fitted_ns", "ratio_to_one_token", "roofline_ratio", "efficiency"])
         for c in Set(observations.map(\.context)).sorted() {
             let row = observations.filter { $0.context == c }
             guard let one = row.first(where: { $0.tokens == 1 })?.summary.median else { continue }
             let rooflineOne = roofline.time(tokens: 1, context: c, limits: limits)
             for o in row {
                 let s = o.summary, r = roofline.time(tokens: o.tokens, context: c, limits: limits)
-                table.append(["primary", .integer(o.tokens), .integer(c), .real(s.median), .real(s.confidenceLow), .real(s.confidenceHigh),
+                table.append(["primary", .integer(o.tokens), .integer(c), .real(s.median), .real(s.confidenceLow),
+                              .real(s.confidenceHigh),
                               .real(primary.predict(tokens: o.tokens, context: c).value), .real(s.median / one),
                               .real(r / rooflineOne), .real(r * 1e9 / s.median)])
             }

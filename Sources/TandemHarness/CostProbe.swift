@@ -36,7 +36,9 @@ final class CostProbe {
         primaryCache.truncate(to: context)
         let one = elapsedSeconds { primary.forward([1], cache: primaryCache, state: primaryState) } * 1e9
         primaryCache.truncate(to: context)
-        let block = elapsedSeconds { primary.forward(Array(repeating: 2, count: gamma + 1), cache: primaryCache, state: primaryState) } * 1e9
+        let block = elapsedSeconds {
+            primary.forward(Array(repeating: 2, count: gamma + 1), cache: primaryCache, state: primaryState)
+        } * 1e9
         primaryCache.truncate(to: context)
         let cold = elapsedSeconds { draft.forward([3], cache: draftCache, state: draftState) } * 1e9
         draftCache.truncate(to: context)

@@ -75,15 +75,20 @@ public enum DecodingFactory {
 
     public static func rule(_ plan: DecodingPlan, seed: UInt64) -> AcceptanceRule {
         let ruleSeed = seed &+ ruleSeedSalt
-        if let alphas = plan.oracleAlphas { return OracleAcceptance(alphas: alphas, parameters: plan.sampling, seed: ruleSeed) }
-        return plan.sampling.isGreedy ? GreedyAcceptance() : SpeculativeSampling(parameters: plan.sampling, seed: ruleSeed)
+        if let alphas = plan.oracleAlphas {
+            return OracleAcceptance(alphas: alphas, parameters: plan.sampling, seed: ruleSeed)
+        }
+        return plan.sampling.isGreedy ? GreedyAcceptance()
+            : SpeculativeSampling(parameters: plan.sampling, seed: ruleSeed)
     }
 
     /// The strategy of `plan` over `models` for a generation of up to `capacity` positions.
     public static func strategy(_ plan: DecodingPlan, models: DecodingModelSet, seed: UInt64,
                                 capacity: Int) throws -> DecodingStrategy {
         func need<T>(_ value: T?, _ what: String) throws -> T {
-            guard let value else { throw DecodingSetupError(message: "strategy \(plan.strategy.rawValue) needs \(what)") }
+            guard let value else {
+                throw DecodingSetupError(message: "strategy \(plan.strategy.rawValue) needs \(what)")
+            }
             return value
         }
         switch plan.strategy {
@@ -93,7 +98,8 @@ public enum DecodingFactory {
             return AutoregressiveDecoding(name: "secondary", model: try need(models.secondary, "a secondary"),
                                           parameters: plan.sampling, seed: seed)
         case .tandem:
-            return StandaloneTandemDecoding(primary: models.primary, tandem: try need(models.tandem, "a tandem secondary"),
+            return StandaloneTandemDecoding(primary: models.primary,
+                                            tandem: try need(models.tandem, "a tandem secondary"),
                                             gamma: plan.gamma, parameters: plan.sampling, seed: seed,
                                             contextCapacity: capacity)
         case .speed, .tandemSpeed:

@@ -11,7 +11,8 @@ public struct BuiltSecondary {
 /// Builds engines from model definitions: presets and configs get seeded random weights
 /// (a tandem secondary also seeded random projections), checkpoints are loaded.
 public enum ModelFactory {
-    public static func primary(_ definition: ModelDefinition, seed: UInt64, backend: KernelBackend, threads: Int) throws -> Transformer {
+    public static func primary(_ definition: ModelDefinition, seed: UInt64, backend: KernelBackend,
+                               threads: Int) throws -> Transformer {
         let weights: ModelWeights
         switch definition.source {
         case .preset(let preset): weights = try ModelWeights.random(config: preset.config, seed: seed)
@@ -42,7 +43,8 @@ public enum ModelFactory {
             guard definition.kind == .tandem else { return SecondaryCheckpoint(weights: weights, projections: nil) }
             let projections = ProjectionWeights(secondary: config, primary: primary, layerMap: definition.layerMap)
             projections.randomize(seed: secondarySeed &+ 1)
-            return SecondaryCheckpoint(weights: weights, projections: projections, layerMap: definition.layerMap, primaryLayers: primary.layerCount)
+            return SecondaryCheckpoint(weights: weights, projections: projections, layerMap: definition.layerMap,
+                                       primaryLayers: primary.layerCount)
         }
         switch definition.source {
         case .preset(let preset): checkpoint = try random(preset.config)
@@ -56,11 +58,14 @@ public enum ModelFactory {
         case .checkpoint(let path):
             checkpoint = try SecondaryCheckpoint.load(path: path, primary: primary)
             if definition.kind == .tandem && checkpoint.projections == nil {
-                throw CheckpointError(path: path, message: "secondary '\(definition.name)' has kind = \"tandem\" but the checkpoint has no tandem.* projection tensors")
+                throw CheckpointError(path: path, message: "secondary '\(definition.name)' has kind = \"tandem\" "
+                                      + "but the checkpoint has no tandem.* projection tensors")
             }
         }
         guard checkpoint.weights.config.vocabularySize == primary.vocabularySize else {
-            throw CheckpointError(path: definition.name, message: "the secondary's vocabulary (\(checkpoint.weights.config.vocabularySize)) differs from the primary's (\(primary.vocabularySize))")
+            throw CheckpointError(path: definition.name,
+                                  message: "the secondary's vocabulary (\(checkpoint.weights.config.vocabularySize)) "
+                                  + "differs from the primary's (\(primary.vocabularySize))")
         }
         let model = Transformer(weights: checkpoint.weights, backend: backend, threads: threads)
         let tandem = definition.kind == .tandem ? checkpoint.projections.map {

@@ -26,7 +26,8 @@ public enum Pipeline {
            old.trimmingCharacters(in: .whitespacesAndNewlines) != hash {
             throw ScenarioError(file: context.scenario.file, key: "",
                                 expectation: "changed since \(context.resultsDirectory) was made (scenario hash "
-                                + "\(old.trimmingCharacters(in: .whitespacesAndNewlines)), now \(hash)): --resume would mix "
+                                + "\(old.trimmingCharacters(in: .whitespacesAndNewlines)), now \(hash)): "
+                                + "--resume would mix "
                                 + "two experiments; run without --resume, or add --force to keep the old rows anyway")
         }
         let manager = FileManager.default
@@ -74,7 +75,8 @@ public enum Pipeline {
             }
             if render {
                 if Gnuplot.executable == nil {
-                    context.log("plots: gnuplot not installed; scripts written to \(context.plotsDirectory), render with `tandem plot`")
+                    context.log("plots: gnuplot not installed; scripts written to \(context.plotsDirectory), "
+                                + "render with `tandem plot`")
                 } else {
                     let failures = try Gnuplot.renderAll(in: context.plotsDirectory)
                     for (script, message) in failures { context.log("plots: \(script) failed: \(message)") }
@@ -97,7 +99,8 @@ public enum Pipeline {
                 extra["corpus_\(split)"] = "\(path) bytes=\(digest.bytes) sha256=\(digest.sha256)"
             }
         }
-        try RunMetadata(command: CommandLine.arguments.joined(separator: " "), threads: scenario.sweep.threads.first ?? 1,
+        try RunMetadata(command: CommandLine.arguments.joined(separator: " "),
+                        threads: scenario.sweep.threads.first ?? 1,
                         blasCore: blasCoreName(), seed: scenario.seed, start: start,
                         extra: extra).write(to: context.path("run.json"))
         return quality

@@ -34,7 +34,8 @@ public enum ProfileStage {
         // first step of a round runs cold and the rest warm: both are timed ("forward_cold"
         // right after an untimed primary pass, "forward" two steps later).
         let flusher = context.primary
-        let flushCache = flusher.makeCache(capacity: 4), flushState = flusher.makeState(maxTokens: 1, contextCapacity: 4)
+        let flushCache = flusher.makeCache(capacity: 4)
+        let flushState = flusher.makeState(maxTokens: 1, contextCapacity: 4)
         func flush() { flusher.forward([1], cache: flushCache, state: flushState); flushCache.truncate(to: 0) }
         for (name, model, tokenGrid) in targets {
             let isPrimary = model === context.primary
@@ -45,7 +46,9 @@ public enum ProfileStage {
                 let state = model.makeState(maxTokens: max(maxTokens, c, 1), contextCapacity: c + maxTokens + 1)
                 var generator = SeededGenerator(seed: scenario.seed &+ UInt64(c))
                 let vocabulary = UInt64(model.config.vocabularySize)
-                if c > 0 { model.forward((0..<c).map { _ in Int(generator.next() % vocabulary) }, cache: cache, state: state) }
+                if c > 0 {
+                    model.forward((0..<c).map { _ in Int(generator.next() % vocabulary) }, cache: cache, state: state)
+                }
                 for round in 0..<(settings.warmup + settings.repeats) {
                     for n in tokenGrid {
                         for quantity in isPrimary ? ["forward"] : ["forward_cold", "forward"] {
@@ -65,7 +68,8 @@ public enum ProfileStage {
                             guard round >= settings.warmup else { continue }
                             let repeatIndex = round - settings.warmup
                             samples.append(ProfileSample(model: name, quantity: quantity, tokens: n, context: c,
-                                                         repeatIndex: repeatIndex, nanoseconds: (seconds * 1e9).rounded()))
+                                                         repeatIndex: repeatIndex,
+                                                         nanoseconds: (seconds * 1e9).rounded()))
                             guard quantity == "forward" else { continue }
                             for record in profiler.records {
                                 layers.append(ProfileLayerSample(
@@ -133,9 +137,11 @@ public enum ProfileStage {
         for secondary in context.secondaries {
             guard let tandem = secondary.tandem else { continue }
             let state = primary.makeState(maxTokens: maxTokens, contextCapacity: maxTokens + 1)
-            let flushCache = primary.makeCache(capacity: 4), flushState = primary.makeState(maxTokens: 1, contextCapacity: 4)
+            let flushCache = primary.makeCache(capacity: 4)
+            let flushState = primary.makeState(maxTokens: 1, contextCapacity: 4)
             tandem.requestCaptures(state)
-            primary.forward((0..<maxTokens).map { $0 % primary.config.vocabularySize }, cache: primary.makeCache(capacity: maxTokens + 1), state: state)
+            primary.forward((0..<maxTokens).map { $0 % primary.config.vocabularySize },
+                            cache: primary.makeCache(capacity: maxTokens + 1), state: state)
             for c in settings.contexts {
                 let cache = secondary.model.makeCache(capacity: c + maxTokens + 1)
                 cache.extend(by: c) // contents do not affect the cost
@@ -144,7 +150,9 @@ public enum ProfileStage {
                         // The commit follows a verification pass: time it after one (cold).
                         primary.forward((0..<1).map { $0 }, cache: flushCache, state: flushState)
                         flushCache.truncate(to: 0)
-                        let seconds = elapsedSeconds { tandem.writeProjectedEntries(from: state, rows: 0..<n, at: c, cache: cache) }
+                        let seconds = elapsedSeconds {
+                            tandem.writeProjectedEntries(from: state, rows: 0..<n, at: c, cache: cache)
+                        }
                         if round >= settings.warmup {
                             samples.append(ProfileSample(model: secondary.name, quantity: "projection", tokens: n,
                                                          context: c, repeatIndex: round - settings.warmup,
@@ -164,7 +172,8 @@ public enum ProfileStage {
         let prompt = ModelFactory.prompt(scenario.sweep.prompt, length: c, tokenizer: context.tokenizer)
         let tokens = 24, capacity = c + tokens + 8
         var table: [ProfileOverhead] = []
-        let compute: Set<Component> = [.embedding, .norm, .attentionProjection, .attentionScores, .feedForward, .tandemProjection, .lmHead]
+        let compute: Set<Component> = [.embedding, .norm, .attentionProjection, .attentionScores, .feedForward,
+                                       .tandemProjection, .lmHead]
         for target in [nil] + context.secondaries.map(Optional.some) {
             let profiler = LayerProfiler(models: [("primary", context.primary.config.layerCount),
                                                   ("secondary", target?.model.config.layerCount ?? 1)])
@@ -176,18 +185,23 @@ public enum ProfileStage {
                 profiler.reset()
                 var strategy: DecodingStrategy
                 if let target {
-                    let drafter: Drafter = target.tandem.map { TandemDrafter(tandem: $0, contextCapacity: capacity, maxTokens: 8) }
-                        ?? PlainDrafter(model: target.model, contextCapacity: capacity, maxTokens: 8)
-                    strategy = SpeculativeDecoding(primary: context.primary, drafter: drafter, policy: FixedPolicy(gamma: 3),
-                                                   rule: OracleAcceptance(alphas: [0.6], parameters: .greedy, seed: UInt64(round)),
+                    let drafter: Drafter = target.tandem.map {
+                        TandemDrafter(tandem: $0, contextCapacity: capacity, maxTokens: 8)
+                    } ?? PlainDrafter(model: target.model, contextCapacity: capacity, maxTokens: 8)
+                    strategy = SpeculativeDecoding(primary: context.primary, drafter: drafter,
+                                                   policy: FixedPolicy(gamma: 3),
+                                                   rule: OracleAcceptance(alphas: [0.6], parameters: .greedy,
+                                                                          seed: UInt64(round)),
                                                    parameters: .greedy, seed: UInt64(round))
                 } else {
-                    strategy = AutoregressiveDecoding(name: "primary", model: context.primary, parameters: .greedy, seed: 0)
+                    strategy = AutoregressiveDecoding(name: "primary", model: context.primary, parameters: .greedy,
+                                                      seed: 0)
                 }
                 _ = strategy.generate(prompt: prompt, maxTokens: tokens)
                 guard round >= settings.warmup else { continue }
                 let telemetry = strategy.telemetry
-                let computeNanoseconds = profiler.records.filter { $0.phase != .prefill && compute.contains($0.component) }
+                let computeNanoseconds = profiler.records
+                    .filter { $0.phase != .prefill && compute.contains($0.component) }
                     .reduce(0.0) { $0 + Double($1.slot.nanoseconds) }
                 let loops = target == nil ? telemetry.generatedTokens - 1 : telemetry.rounds
                 let overhead = (Double(telemetry.decodeNanoseconds) - computeNanoseconds) / Double(max(loops, 1))

@@ -25,16 +25,18 @@ public enum ReportStage {
     @discardableResult
     public static func run(_ context: RunContext, costs: CalibratedCosts, results: [PointResult]) throws -> Quality {
         let scenario = context.scenario
-        var speedup = CSVTable(header: ["strategy", "drafter", "secondary", "policy", "gamma", "alpha", "alpha_index", "context", "threads",
-                                        "tokens", "rounds", "mean_accepted", "measured_speedup", "measured_ci95_lo", "measured_ci95_hi",
-                                        "measured_t_lo", "measured_t_hi", "predicted_speedup", "predicted_ci95_lo", "predicted_ci95_hi",
+        var speedup = CSVTable(header: ["strategy", "drafter", "secondary", "policy", "gamma", "alpha", "alpha_index",
+                                        "context", "threads", "tokens", "rounds", "mean_accepted", "measured_speedup",
+                                        "measured_ci95_lo", "measured_ci95_hi", "measured_t_lo", "measured_t_hi",
+                                        "predicted_speedup", "predicted_ci95_lo", "predicted_ci95_hi",
                                         "predicted_alpha_speedup", "leviathan_speedup", "relative_error", "covered",
                                         "prior_speedup", "prior_ci95_lo", "prior_ci95_hi", "prior_relative_error",
                                         "prior_covered"])
-        var acceptance = CSVTable(header: ["strategy", "drafter", "secondary", "policy", "gamma", "alpha", "alpha_index", "context", "position",
-                                           "drafted", "judged", "accepted", "rate", "ci95_lo", "ci95_hi"])
-        var iid = CSVTable(header: ["strategy", "secondary", "gamma", "alpha", "context", "full_rounds", "alpha_hat", "chi_square",
-                                    "degrees_of_freedom", "p_value"])
+        var acceptance = CSVTable(header: ["strategy", "drafter", "secondary", "policy", "gamma", "alpha",
+                                           "alpha_index", "context", "position", "drafted", "judged", "accepted",
+                                           "rate", "ci95_lo", "ci95_hi"])
+        var iid = CSVTable(header: ["strategy", "secondary", "gamma", "alpha", "context", "full_rounds", "alpha_hat",
+                                    "chi_square", "degrees_of_freedom", "p_value"])
         func optional(_ x: Double?) -> CSVValue { x.map { .real($0) } ?? "" }
         func flag(_ x: Bool?) -> CSVValue { x.map { .integer($0 ? 1 : 0) } ?? "" }
         var rejectedTests = 0
@@ -42,27 +44,31 @@ public enum ReportStage {
             let p = r.point
             let drafter = p.strategy == .speed ? "plain" : "tandem"
             let alphaIndex = p.alphas.flatMap { a in scenario.sweep.alphas.firstIndex(of: a) } ?? -1
-            speedup.append([.string(p.strategy.rawValue), .string(drafter), .string(p.secondary), .string(p.policy.rawValue), .integer(p.gamma),
-                            .string(p.alphaLabel), .integer(alphaIndex), .integer(p.context), .integer(p.threads), .integer(r.tokens),
-                            .integer(r.rounds), .real(r.meanAccepted), .real(r.measuredSpeedup), .real(r.measuredInterval.low),
-                            .real(r.measuredInterval.high), .real(r.measured.confidenceLow), .real(r.measured.confidenceHigh),
-                            optional(r.predicted), optional(r.predictedInterval?.low), optional(r.predictedInterval?.high),
-                            optional(r.predictedFromAlpha), optional(r.leviathan), optional(r.relativeError),
-                            flag(r.covers(r.predicted)), optional(r.prior), optional(r.priorInterval?.low),
-                            optional(r.priorInterval?.high), optional(r.priorRelativeError), flag(r.covers(r.prior))])
+            speedup.append([.string(p.strategy.rawValue), .string(drafter), .string(p.secondary),
+                            .string(p.policy.rawValue), .integer(p.gamma), .string(p.alphaLabel), .integer(alphaIndex),
+                            .integer(p.context), .integer(p.threads), .integer(r.tokens), .integer(r.rounds),
+                            .real(r.meanAccepted), .real(r.measuredSpeedup), .real(r.measuredInterval.low),
+                            .real(r.measuredInterval.high), .real(r.measured.confidenceLow),
+                            .real(r.measured.confidenceHigh), optional(r.predicted), optional(r.predictedInterval?.low),
+                            optional(r.predictedInterval?.high), optional(r.predictedFromAlpha), optional(r.leviathan),
+                            optional(r.relativeError), flag(r.covers(r.predicted)), optional(r.prior),
+                            optional(r.priorInterval?.low), optional(r.priorInterval?.high),
+                            optional(r.priorRelativeError), flag(r.covers(r.prior))])
             for position in r.judged.indices where p.strategy.isSpeculative {
                 let interval = Inference.wilsonInterval(successes: r.accepted[position], trials: r.judged[position])
                 acceptance.append([.string(p.strategy.rawValue), .string(drafter), .string(p.secondary),
                                    .string(p.policy.rawValue), .integer(p.gamma), .string(p.alphaLabel),
-                                   .integer(alphaIndex), .integer(p.context), .integer(position + 1), .integer(r.drafted[position]),
-                                   .integer(r.judged[position]), .integer(r.accepted[position]), .real(r.acceptance[position]),
-                                   .real(interval.low), .real(interval.high)])
+                                   .integer(alphaIndex), .integer(p.context), .integer(position + 1),
+                                   .integer(r.drafted[position]), .integer(r.judged[position]),
+                                   .integer(r.accepted[position]), .real(r.acceptance[position]), .real(interval.low),
+                                   .real(interval.high)])
             }
             if let test = SweepAnalysis.iidTest(r) {
                 if test.pValue < 0.01 { rejectedTests += 1 }
-                iid.append([.string(p.strategy.rawValue), .string(p.secondary), .integer(p.gamma), .string(p.alphaLabel), .integer(p.context),
-                            .integer(r.fullRoundHistogram.reduce(0, +)), .real(test.alpha), .real(test.statistic),
-                            .integer(test.degreesOfFreedom), .real(test.pValue)])
+                iid.append([.string(p.strategy.rawValue), .string(p.secondary), .integer(p.gamma),
+                            .string(p.alphaLabel), .integer(p.context), .integer(r.fullRoundHistogram.reduce(0, +)),
+                            .real(test.alpha), .real(test.statistic), .integer(test.degreesOfFreedom),
+                            .real(test.pValue)])
             }
         }
         try context.write(speedup, to: "speedup.csv")
@@ -85,7 +91,8 @@ public enum ReportStage {
         var order: [String] = []
         for r in results where r.predicted != nil && r.point.policy == .fixed {
             let p = r.point
-            let label = "\(p.strategy.rawValue) \(p.secondary) alpha=\(p.alphaLabel) context=\(p.context) threads=\(p.threads)"
+            let label = "\(p.strategy.rawValue) \(p.secondary) alpha=\(p.alphaLabel) context=\(p.context) "
+                + "threads=\(p.threads)"
             if groups[label] == nil { order.append(label) }
             groups[label, default: []].append(r)
         }
@@ -99,7 +106,9 @@ public enum ReportStage {
             }
             let predictedBest = group.max { $0.predicted! < $1.predicted! }!
             optima.append((label, best.point.gamma, predictedBest.point.gamma, agrees(predictedBest)))
-            if group.allSatisfy({ $0.prior != nil }), agrees(group.max { $0.prior! < $1.prior! }!) { priorAgreeing += 1 }
+            if group.allSatisfy({ $0.prior != nil }), agrees(group.max { $0.prior! < $1.prior! }!) {
+                priorAgreeing += 1
+            }
         }
         func median(_ values: [Double]) -> Double? { values.isEmpty ? nil : Statistics.summarize(values).median }
         func share(_ flags: [Bool]) -> Double? {
@@ -135,7 +144,8 @@ public enum ReportStage {
             }
             let layers = sums.keys.sorted { (Int($0) ?? Int.max) < (Int($1) ?? Int.max) }
             for layer in layers {
-                table.append([.string(model), .string(phase), .integer(tokens), .string(layer)] + components.map { name in
+                table.append([.string(model), .string(phase), .integer(tokens), .string(layer)]
+                             + components.map { name in
                     sums[layer]![name].map { .real($0.0 / Double($0.1)) } ?? .real(0)
                 })
             }
@@ -148,10 +158,12 @@ public enum ReportStage {
         let scenario = context.scenario
         var lines = ["# \(scenario.name)", ""]
         if !scenario.description.isEmpty { lines += [scenario.description, ""] }
-        lines.append(String(format: "Machine (measured in this run): sgemm peak %.1f GFLOP/s, DRAM read %.1f GB/s, %d thread(s).",
+        lines.append(String(format: "Machine (measured in this run): sgemm peak %.1f GFLOP/s, "
+                                + "DRAM read %.1f GB/s, %d thread(s).",
                             costs.limits.peakFlops / 1e9, costs.limits.bandwidth / 1e9, costs.limits.threads))
         let t1 = costs.primary.predict(tokens: 1, context: scenario.sweep.contexts.first ?? 0)
-        lines.append(String(format: "Primary decode step (fit, first context): %.2f ms +- %.3f.", t1.value / 1e6, t1.standardError / 1e6))
+        lines.append(String(format: "Primary decode step (fit, first context): %.2f ms +- %.3f.", t1.value / 1e6,
+                            t1.standardError / 1e6))
         lines += ["", "## Prediction quality", ""]
         func percent(_ x: Double?) -> String { x.map { String(format: "%.1f%%", 100 * $0) } ?? "-" }
         lines += [
@@ -160,13 +172,16 @@ public enum ReportStage {
             "|---|---|---|---|---|---|",
             "| probed (calibration rescaled by each point's probe, its measured acceptance) | \(quality.points) | "
                 + "\(percent(quality.medianRelativeError)) | \(percent(quality.maxRelativeError)) | "
-                + "\(percent(quality.coverage)) | \(quality.optima.filter(\.agrees).count) of \(quality.optima.count) |",
+                + "\(percent(quality.coverage)) | "
+                + "\(quality.optima.filter(\.agrees).count) of \(quality.optima.count) |",
             "| a priori (calibration alone, the given or profiled acceptance) | \(quality.priorPoints) | "
                 + "\(percent(quality.priorMedianRelativeError)) | \(percent(quality.priorMaxRelativeError)) | "
                 + "\(percent(quality.priorCoverage)) | \(quality.priorOptimaAgreeing) of \(quality.optima.count) |",
         ]
         lines += ["", "| group | measured best gamma | predicted best gamma | agrees |", "|---|---|---|---|"]
-        for o in quality.optima { lines.append("| \(o.group) | \(o.measured) | \(o.predicted) | \(o.agrees ? "yes" : "no") |") }
+        for o in quality.optima {
+            lines.append("| \(o.group) | \(o.measured) | \(o.predicted) | \(o.agrees ? "yes" : "no") |")
+        }
         lines += ["", "## Speedup", "",
                   "Measured: geometric mean of the pairs (each strategy run over the primary-alone run beside it), "
                   + "95% t-interval of their logs; predicted and a priori: 95% Monte Carlo intervals.", "",
@@ -180,17 +195,20 @@ public enum ReportStage {
             func signed(_ x: Double?) -> String { x.map { String(format: "%+.1f%%", 100 * $0) } ?? "-" }
             lines.append("| \(p.strategy.rawValue) | \(p.secondary) | \(p.alphaLabel) | \(p.gamma) | "
                          + "\(withInterval(r.measuredSpeedup, r.measuredInterval)) | "
-                         + "\(withInterval(r.predicted, r.predictedInterval)) | \(withInterval(r.prior, r.priorInterval)) | "
+                         + "\(withInterval(r.predicted, r.predictedInterval)) | "
+                         + "\(withInterval(r.prior, r.priorInterval)) | "
                          + "\(r.leviathan.map { String(format: "%.2f", $0) } ?? "-") | \(signed(r.relativeError)) | "
                          + "\(signed(r.priorRelativeError)) |")
         }
         if iid.tests > 0 {
             let (rejected, tests) = iid
             lines += ["", "## i.i.d. acceptance", "",
-                      "Chi-square goodness of fit of the full-round accepted-length histogram to the truncated geometric law "
-                      + "(alpha estimated per point, iid_tests.csv): \(rejected) of \(tests) points reject it at p < 0.01."]
+                      "Chi-square goodness of fit of the full-round accepted-length histogram to the truncated "
+                      + "geometric law (alpha estimated per point, iid_tests.csv): \(rejected) of \(tests) points "
+                      + "reject it at p < 0.01."]
         }
-        lines += ["", "Files: speedup.csv, acceptance.csv, calibration.csv, layers.csv, block_cost.csv, layer_breakdown_*.csv, iid_tests.csv, run.json; plots in \(context.plotsDirectory)."]
+        lines += ["", "Files: speedup.csv, acceptance.csv, calibration.csv, layers.csv, block_cost.csv, "
+                  + "layer_breakdown_*.csv, iid_tests.csv, run.json; plots in \(context.plotsDirectory)."]
         return lines.joined(separator: "\n") + "\n"
     }
 }

@@ -28,13 +28,15 @@ public final class RunContext {
         let threads = scenario.sweep.threads.first ?? 1
         setBLASThreads(threads)
         log("building models (seed \(scenario.seed), backend \(scenario.backend.rawValue))...")
-        primary = try ModelFactory.primary(scenario.primary, seed: scenario.seed, backend: scenario.backend, threads: threads)
+        primary = try ModelFactory.primary(scenario.primary, seed: scenario.seed, backend: scenario.backend,
+                                           threads: threads)
         tokenizer = try ModelFactory.tokenizer(scenario.primary, config: primary.config)
         var built: [BuiltSecondary] = []
-        for (index, definition) in scenario.secondaries.enumerated() where scenario.sweep.secondaries.contains(definition.name) {
+        for (index, definition) in scenario.secondaries.enumerated()
+        where scenario.sweep.secondaries.contains(definition.name) {
             try ModelFactory.checkSharedVocabulary(definition, primary: tokenizer)
-            built.append(try ModelFactory.secondary(definition, primary: primary.config, index: index, seed: scenario.seed,
-                                                    backend: scenario.backend, threads: threads))
+            built.append(try ModelFactory.secondary(definition, primary: primary.config, index: index,
+                                                    seed: scenario.seed, backend: scenario.backend, threads: threads))
         }
         secondaries = built
         let needed = (scenario.sweep.contexts.max() ?? 0) + scenario.sweep.tokens + scenario.sweep.gammaMax + 2
@@ -42,7 +44,8 @@ public final class RunContext {
         let limit = ([primary.config.maxContext] + secondaries.map(\.model.config.maxContext)).min()!
         guard max(needed, profiled) <= limit else {
             throw ScenarioError(file: scenario.file, key: "sweep.contexts",
-                                expectation: "context + tokens + gamma_max (\(max(needed, profiled))) exceeds the models' max_context \(limit)")
+                                expectation: "context + tokens + gamma_max (\(max(needed, profiled))) "
+                                + "exceeds the models' max_context \(limit)")
         }
     }
 

@@ -105,22 +105,27 @@ public struct Scenario: Sendable {
     public static func parse(_ text: String, file: String) throws -> Scenario {
         let table: TOMLTable
         do { table = try TOMLTable(string: text) } catch let error as TOMLParseError {
-            throw ScenarioError(file: file, key: "", expectation: "not valid TOML: \(error.description) (line \(error.source.begin.line), column \(error.source.begin.column))")
+            throw ScenarioError(file: file, key: "",
+                                expectation: "not valid TOML: \(error.description) "
+                                + "(line \(error.source.begin.line), column \(error.source.begin.column))")
         }
         let root = TOMLReader(file: file, path: "", table: table)
         let directory = URL(fileURLWithPath: file).deletingLastPathComponent().path
         let name = try root.string("name") ?? URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
         guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
-            throw root.fail("name", "expected letters, digits, - or _ (it names the output directories), got \"\(name)\"")
+            throw root.fail("name",
+                            "expected letters, digits, - or _ (it names the output directories), got \"\(name)\"")
         }
         let description = try root.string("description") ?? ""
         let training = try root.table("train").map { try readTrainingCorpus($0, name: name, directory: directory) }
         let seed = UInt64(try root.integer("seed", range: 0...Int.max) ?? 1)
         let backend = try root.choice("backend", KernelBackend.self) ?? .packed
 
-        guard let primaryTable = try root.table("primary") else { throw root.fail("primary", "missing: the primary model must be defined") }
-        let primary = try readModel(primaryTable, name: "primary", isPrimary: true, primaryConfig: nil, directory: directory,
-                                    canTrain: training != nil)
+        guard let primaryTable = try root.table("primary") else {
+            throw root.fail("primary", "missing: the primary model must be defined")
+        }
+        let primary = try readModel(primaryTable, name: "primary", isPrimary: true, primaryConfig: nil,
+                                    directory: directory, canTrain: training != nil)
         let primaryConfig = try resolvedConfig(primary, file: file)
 
         var secondaries: [ModelDefinition] = []
@@ -133,7 +138,9 @@ public struct Scenario: Sendable {
             try table.finish()
         }
 
-        guard let sweepTable = try root.table("sweep") else { throw root.fail("sweep", "missing: the sweep must be defined") }
+        guard let sweepTable = try root.table("sweep") else {
+            throw root.fail("sweep", "missing: the sweep must be defined")
+        }
         let sweep = try readSweep(sweepTable, secondaries: secondaries, directory: directory)
         let profileTable = try root.table("profile")
         let defaultTokens = Array(1...(max(sweep.gammas.max()!, sweep.gammaMax) + 1))
@@ -152,8 +159,9 @@ public struct Scenario: Sendable {
 
         var hash: UInt64 = 0xCBF2_9CE4_8422_2325
         for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
-        return Scenario(file: file, name: name, description: description, seed: seed, backend: backend, primary: primary,
-                        secondaries: secondaries, profile: profile, sweep: sweep, resultsDirectory: results,
+        return Scenario(file: file, name: name, description: description, seed: seed, backend: backend,
+                        primary: primary, secondaries: secondaries, profile: profile, sweep: sweep,
+                        resultsDirectory: results,
                         plotsDirectory: plots, training: training, contentHash: String(format: "%016llx", hash))
     }
 
@@ -181,7 +189,8 @@ public struct Scenario: Sendable {
             source = .gguf(resolved)
         }
         else if let checkpoint {
-            let resolved = checkpoint.hasPrefix("/") ? checkpoint : (FileManager.default.fileExists(atPath: checkpoint) ? checkpoint : directory + "/" + checkpoint)
+            let resolved = checkpoint.hasPrefix("/") ? checkpoint
+                : (FileManager.default.fileExists(atPath: checkpoint) ? checkpoint : directory + "/" + checkpoint)
             guard FileManager.default.fileExists(atPath: resolved) else {
                 throw reader.fail("checkpoint", "file '\(checkpoint)' does not exist")
             }
@@ -191,7 +200,9 @@ public struct Scenario: Sendable {
             let base = primaryConfig ?? ModelConfig(vocabularySize: 256, width: 0, layerCount: 0, headCount: 1,
                                                     keyValueHeadCount: 1, feedForwardWidth: 0, maxContext: 2048)
             func required(_ key: String) throws -> Int {
-                guard let value = try c.integer(key, range: 1...1_000_000) else { throw c.fail(key, "missing (a positive integer)") }
+                guard let value = try c.integer(key, range: 1...1_000_000) else {
+                    throw c.fail(key, "missing (a positive integer)")
+                }
                 return value
             }
             let width = try required("width"), heads = try required("head_count")
@@ -237,27 +248,34 @@ public struct Scenario: Sendable {
         }
     }
 
-    static func readSweep(_ reader: TOMLReader, secondaries: [ModelDefinition], directory: String) throws -> SweepSettings {
+    static func readSweep(_ reader: TOMLReader, secondaries: [ModelDefinition],
+                          directory: String) throws -> SweepSettings {
         let strategies = try reader.strings("strategies")?.enumerated().map { index, name -> StrategyKind in
             guard let kind = StrategyKind(rawValue: name), kind.isSpeculative || kind == .tandem else {
                 throw ScenarioError(file: reader.file, key: reader.key("strategies") + "[\(index)]",
-                                    expectation: "expected one of \"speed\", \"tandem-speed\", \"tandem\" (the primary baseline always runs), got \"\(name)\"")
+                                    expectation: "expected one of \"speed\", \"tandem-speed\", \"tandem\" "
+                                    + "(the primary baseline always runs), got \"\(name)\"")
             }
             return kind
         } ?? [.tandemSpeed]
         let policies = try reader.strings("policies")?.enumerated().map { index, name -> PolicyKind in
             guard let kind = PolicyKind(rawValue: name) else {
                 throw ScenarioError(file: reader.file, key: reader.key("policies") + "[\(index)]",
-                                    expectation: "expected one of \(PolicyKind.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")), got \"\(name)\"")
+                                    expectation: "expected one of "
+                                    + "\(PolicyKind.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")), "
+                                    + "got \"\(name)\"")
             }
             return kind
         } ?? [.fixed]
         let names = try reader.strings("secondaries") ?? secondaries.map(\.name)
-        guard !names.isEmpty else { throw reader.fail("secondaries", "no secondary is defined: add a [secondaries.NAME] table") }
+        guard !names.isEmpty else {
+            throw reader.fail("secondaries", "no secondary is defined: add a [secondaries.NAME] table")
+        }
         for (index, name) in names.enumerated() {
             guard secondaries.contains(where: { $0.name == name }) else {
                 throw ScenarioError(file: reader.file, key: reader.key("secondaries") + "[\(index)]",
-                                    expectation: "no secondary named \"\(name)\" (defined: \(secondaries.map(\.name).joined(separator: ", ")))")
+                                    expectation: "no secondary named \"\(name)\" "
+                                    + "(defined: \(secondaries.map(\.name).joined(separator: ", ")))")
             }
         }
         let listed = names.compactMap { name in secondaries.first { $0.name == name } }

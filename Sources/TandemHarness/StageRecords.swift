@@ -109,7 +109,9 @@ public struct ProfileOverhead: CSVRecord {
     public var nanoseconds: Double
 
     public static let columns = ["model", "quantity", "repeat", "nanoseconds"]
-    public var fields: [CSVValue] { [.string(model), .string(quantity), .integer(repeatIndex), .integer(Int(nanoseconds))] }
+    public var fields: [CSVValue] {
+        [.string(model), .string(quantity), .integer(repeatIndex), .integer(Int(nanoseconds))]
+    }
 
     public init(model: String, quantity: String, repeatIndex: Int, nanoseconds: Double) {
         self.model = model
@@ -151,7 +153,8 @@ public struct ProfileAcceptance: CSVRecord {
     public init(row: CSVRow) throws {
         let name = try row.string("strategy")
         guard let strategy = StrategyKind(rawValue: name) else {
-            throw CSVFormatError(file: row.file, line: row.line, column: "strategy", expectation: "a strategy, got \(name)")
+            throw CSVFormatError(file: row.file, line: row.line, column: "strategy",
+                                 expectation: "a strategy, got \(name)")
         }
         self.strategy = strategy
         secondary = try row.string("secondary")

@@ -71,7 +71,8 @@ public enum SweepAnalysis {
             let interval = runs.count > 1 ? (exp(logSummary.confidenceLow), exp(logSummary.confidenceHigh))
                 : (exp(logSummary.mean), exp(logSummary.mean))
             let acceptance = rates(accepted: accepted, judged: judged)
-            var result = PointResult(point: point, tokens: tokens, rounds: rounds, measuredSpeedup: exp(logSummary.mean),
+            var result = PointResult(point: point, tokens: tokens, rounds: rounds,
+                                     measuredSpeedup: exp(logSummary.mean),
                                      measuredInterval: interval, measured: Statistics.summarize(pairs),
                                      meanAccepted: rounds > 0 ? Double(committed) / Double(rounds) : 0, judged: judged,
                                      accepted: accepted, drafted: drafted, fullRoundHistogram: histogram,
@@ -83,7 +84,8 @@ public enum SweepAnalysis {
             let meanContext = point.context + tokens / 2
             let random = RandomSource(seed: scenario.seed &+ point.seedOffset)
             // A priori: the calibrated curves at the runs' mean context, nothing from this point.
-            let priorAcceptance = point.alphas.map(AcceptanceEstimate.given) ?? profiledAcceptance(profiled, point: point)
+            let priorAcceptance = point.alphas.map(AcceptanceEstimate.given)
+                ?? profiledAcceptance(profiled, point: point)
             if point.policy == .fixed, let priorAcceptance,
                let prior = costs.prior(strategy: point.strategy, secondary: point.secondary, gamma: point.gamma,
                                        acceptance: priorAcceptance, context: point.context, tokens: tokens,
@@ -119,7 +121,9 @@ public enum SweepAnalysis {
                 func speedup(_ c: RoundCosts) -> Double {
                     var time = Double(rounds) * (c.roundOverhead + c.projection(1))
                         + Double(acceptedTotal) * (c.projection(2) - c.projection(1))
-                    for (g, count) in lengths.enumerated() { time += Double(count) * (c.drafting(g) + c.primary(g + 1)) }
+                    for (g, count) in lengths.enumerated() {
+                        time += Double(count) * (c.drafting(g) + c.primary(g + 1))
+                    }
                     return c.baselinePerToken / (time / Double(max(committedTotal, 1)))
                 }
                 result.predicted = speedup(base)

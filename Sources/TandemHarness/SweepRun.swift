@@ -98,7 +98,8 @@ public struct SweepRun: CSVRecord {
     public var fields: [CSVValue] {
         func joined(_ values: [Int]) -> CSVValue { .string(values.map(String.init).joined(separator: ";")) }
         return point.fields + [
-            .integer(repeatIndex), .integer(tokens), .integer(Int(baselineNanoseconds)), .integer(Int(strategyNanoseconds)),
+            .integer(repeatIndex), .integer(tokens), .integer(Int(baselineNanoseconds)),
+            .integer(Int(strategyNanoseconds)),
             .integer(baselineFirst ? 1 : 0), .integer(rounds), .integer(drafted), .integer(accepted),
             joined(draftedByPosition), joined(judgedByPosition), joined(acceptedByPosition), joined(fullRoundHistogram),
             joined(draftLengthHistogram), .integer(Int(probe.decodeStep)), .real(probe.blockRatio),
@@ -140,7 +141,8 @@ public struct SweepRun: CSVRecord {
         acceptedByPosition = try row.integers("accepted_by_position")
         fullRoundHistogram = try row.integers("full_round_histogram")
         draftLengthHistogram = try row.integers("draft_length_histogram")
-        probe = ProbeCosts(decodeStep: try row.real("local_primary_one_ns"), blockRatio: try row.real("local_block_ratio"),
+        probe = ProbeCosts(decodeStep: try row.real("local_primary_one_ns"),
+                           blockRatio: try row.real("local_block_ratio"),
                            secondaryColdStep: try row.real("local_secondary_cold_ns"),
                            secondaryWarmStep: try row.real("local_secondary_warm_ns"))
     }

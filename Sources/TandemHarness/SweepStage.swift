@@ -19,12 +19,14 @@ public enum SweepStage {
             for policy in (strategy == .tandem ? [.fixed] : sweep.policies) {
                 for secondary in SweepSettings.drafters(for: strategy, among: listed).map(\.name) {
                     for gamma in sweep.gammas {
-                        let alphaAxis: [[Double]?] = strategy == .tandem || sweep.alphas.isEmpty ? [nil] : sweep.alphas.map(Optional.some)
+                        let alphaAxis: [[Double]?] = strategy == .tandem || sweep.alphas.isEmpty
+                            ? [nil] : sweep.alphas.map(Optional.some)
                         for alphas in alphaAxis {
                             for context in sweep.contexts {
                                 for threads in sweep.threads {
-                                    result.append(SweepPoint(strategy: strategy, policy: policy, secondary: secondary, gamma: gamma,
-                                                             alphas: alphas, context: context, threads: threads))
+                                    result.append(SweepPoint(strategy: strategy, policy: policy, secondary: secondary,
+                                                             gamma: gamma, alphas: alphas, context: context,
+                                                             threads: threads))
                                 }
                             }
                         }
@@ -47,7 +49,9 @@ public enum SweepStage {
         var runs: [SweepRun] = []
         if resume, let kept = try context.readRecords(SweepRun.self, runsFile) {
             runs = kept
-            if !kept.isEmpty { context.log("sweep: resuming, \(Set(kept.map(\.point.key)).count) finished point(s) kept") }
+            if !kept.isEmpty {
+                context.log("sweep: resuming, \(Set(kept.map(\.point.key)).count) finished point(s) kept")
+            }
         }
         let finished = Set(runs.map(\.point.key))
         let all = points(context.scenario)

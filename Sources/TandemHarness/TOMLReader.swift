@@ -56,14 +56,20 @@ final class TOMLReader {
     func integer(_ name: String, range: ClosedRange<Int>? = nil) throws -> Int? {
         guard let v = value(name) else { return nil }
         guard let i = v.int else { throw fail(name, "expected an integer, got \(describe(v))") }
-        if let range, !range.contains(i) { throw fail(name, "expected an integer in \(range.lowerBound)...\(range.upperBound), got \(i)") }
+        if let range, !range.contains(i) {
+            throw fail(name, "expected an integer in \(range.lowerBound)...\(range.upperBound), got \(i)")
+        }
         return i
     }
 
     func number(_ name: String, range: ClosedRange<Double>? = nil) throws -> Double? {
         guard let v = value(name) else { return nil }
-        guard let x = v.double ?? v.int.map(Double.init) else { throw fail(name, "expected a number, got \(describe(v))") }
-        if let range, !range.contains(x) { throw fail(name, "expected a number in [\(range.lowerBound), \(range.upperBound)], got \(x)") }
+        guard let x = v.double ?? v.int.map(Double.init) else {
+            throw fail(name, "expected a number, got \(describe(v))")
+        }
+        if let range, !range.contains(x) {
+            throw fail(name, "expected a number in [\(range.lowerBound), \(range.upperBound)], got \(x)")
+        }
         return x
     }
 
@@ -80,7 +86,8 @@ final class TOMLReader {
         guard array.count > 0 else { throw fail(name, "must not be empty") }
         return try array.enumerated().map { index, item in
             guard let converted = element(item) else {
-                throw ScenarioError(file: file, key: "\(key(name))[\(index)]", expectation: "expected \(kind), got \(describe(item))")
+                throw ScenarioError(file: file, key: "\(key(name))[\(index)]",
+                                    expectation: "expected \(kind), got \(describe(item))")
             }
             return converted
         }
@@ -89,7 +96,9 @@ final class TOMLReader {
     func integers(_ name: String, range: ClosedRange<Int>) throws -> [Int]? {
         guard let values = try array(name, of: "integers", { $0.int }) else { return nil }
         for (index, value) in values.enumerated() where !range.contains(value) {
-            throw ScenarioError(file: file, key: "\(key(name))[\(index)]", expectation: "expected an integer in \(range.lowerBound)...\(range.upperBound), got \(value)")
+            throw ScenarioError(file: file, key: "\(key(name))[\(index)]",
+                                expectation: "expected an integer in \(range.lowerBound)...\(range.upperBound), "
+                                + "got \(value)")
         }
         return values
     }
@@ -97,7 +106,9 @@ final class TOMLReader {
     func numbers(_ name: String, range: ClosedRange<Double>) throws -> [Double]? {
         guard let values = try array(name, of: "numbers", { $0.double ?? $0.int.map(Double.init) }) else { return nil }
         for (index, value) in values.enumerated() where !range.contains(value) {
-            throw ScenarioError(file: file, key: "\(key(name))[\(index)]", expectation: "expected a number in [\(range.lowerBound), \(range.upperBound)], got \(value)")
+            throw ScenarioError(file: file, key: "\(key(name))[\(index)]",
+                                expectation: "expected a number in [\(range.lowerBound), \(range.upperBound)], "
+                                + "got \(value)")
         }
         return values
     }
@@ -114,7 +125,8 @@ final class TOMLReader {
     func choice<T: RawRepresentable & CaseIterable>(_ name: String, _: T.Type) throws -> T? where T.RawValue == String {
         guard let text = try string(name) else { return nil }
         guard let value = T(rawValue: text) else {
-            throw fail(name, "expected one of \(T.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")), got \"\(text)\"")
+            let choices = T.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
+            throw fail(name, "expected one of \(choices), got \"\(text)\"")
         }
         return value
     }
@@ -122,7 +134,8 @@ final class TOMLReader {
     /// Rejects keys that were never read.
     func finish() throws {
         if let unknown = table.keys.sorted().first(where: { !known.contains($0) }) {
-            throw ScenarioError(file: file, key: key(unknown), expectation: "unknown key (known here: \(known.sorted().joined(separator: ", ")))")
+            throw ScenarioError(file: file, key: key(unknown),
+                                expectation: "unknown key (known here: \(known.sorted().joined(separator: ", ")))")
         }
     }
 }

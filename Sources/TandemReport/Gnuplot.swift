@@ -12,7 +12,8 @@ public struct GnuplotScript {
     /// Plot commands; run once per terminal.
     public var body: [String]
 
-    public init(name: String, comment: String, width: Int = 1000, height: Int = 600, preamble: [String] = [], body: [String]) {
+    public init(name: String, comment: String, width: Int = 1000, height: Int = 600, preamble: [String] = [],
+                body: [String]) {
         self.name = name
         self.comment = comment
         self.width = width
@@ -27,7 +28,8 @@ public struct GnuplotScript {
         for (terminal, extensionName) in [("pngcairo size \(width),\(height) enhanced font ',10'", "png"),
                                           ("svg size \(width),\(height) dynamic enhanced font 'sans,10'", "svg")] {
             lines += ["", "set terminal \(terminal)", "set output '\(name).\(extensionName)'", "reset session",
-                      "set datafile separator comma", "set datafile missing NaN"] + preamble + body + ["unset multiplot", "set output"]
+                      "set datafile separator comma", "set datafile missing NaN"]
+                + preamble + body + ["unset multiplot", "set output"]
         }
         return lines.joined(separator: "\n") + "\n"
     }
@@ -49,9 +51,12 @@ public enum Gnuplot {
     /// (script, gnuplot's stderr).
     public static func renderAll(in directory: String) throws -> [(String, String)] {
         guard let gnuplot = executable else {
-            throw CocoaError(.executableNotLoadable, userInfo: [NSLocalizedDescriptionKey: "gnuplot is not installed (apt-get install gnuplot-nox)"])
+            throw CocoaError(.executableNotLoadable, userInfo: [
+                NSLocalizedDescriptionKey: "gnuplot is not installed (apt-get install gnuplot-nox)"
+            ])
         }
-        let scripts = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".gp") }.sorted()
+        let scripts = try FileManager.default.contentsOfDirectory(atPath: directory)
+            .filter { $0.hasSuffix(".gp") }.sorted()
         var failures: [(String, String)] = []
         for script in scripts {
             let process = Process()

@@ -21,7 +21,8 @@ public struct RunMetadata: Codable, Sendable {
         case blasCore = "blas_core", startTime = "start_time", endTime = "end_time"
     }
 
-    public init(command: String, threads: Int, blasCore: String, seed: UInt64, start: Date, extra: [String: String] = [:]) {
+    public init(command: String, threads: Int, blasCore: String, seed: UInt64, start: Date,
+                extra: [String: String] = [:]) {
         self.command = command
         var name = utsname()
         uname(&name)

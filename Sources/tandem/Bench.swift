@@ -7,7 +7,8 @@ import TandemReport
 /// `tandem bench`: this machine's limits and the engine's block-cost curve against them.
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Measure machine limits (sgemm peak, DRAM bandwidth) and the engine's cost of blocks of 1...n tokens against them.",
+        abstract: "Measure machine limits (sgemm peak, DRAM bandwidth) and the engine's cost of blocks of 1...n tokens "
+            + "against them.",
         discussion: """
         Writes bench.csv (kernel_backend, tokens, context, median_ns, p10_ns, p90_ns, \
         ratio_to_one_token, roofline_ratio, efficiency) and bench.json (machine, limits, kernel \
@@ -41,7 +42,9 @@ struct Bench: ParsableCommand {
 
     func validate() throws {
         guard context >= 0 else { throw ValidationError("--context must be >= 0, got \(context)") }
-        guard (1...256).contains(maxTokens) else { throw ValidationError("--max-tokens must be in 1...256, got \(maxTokens)") }
+        guard (1...256).contains(maxTokens) else {
+            throw ValidationError("--max-tokens must be in 1...256, got \(maxTokens)")
+        }
         guard (repeats ?? 1) >= 1 else { throw ValidationError("--repeats must be at least 1") }
         guard warmup >= 0 else { throw ValidationError("--warmup must be >= 0") }
         guard !backends.isEmpty else { throw ValidationError("--backends needs at least one backend") }
@@ -55,15 +58,19 @@ struct Bench: ParsableCommand {
         let weights = try model.loadWeights(seed: engine.seed)
         let config = weights.config
         guard context + maxTokens <= config.maxContext else {
-            throw ValidationError("--context \(context) + --max-tokens \(maxTokens) exceeds the model's max_context \(config.maxContext)")
+            throw ValidationError("--context \(context) + --max-tokens \(maxTokens) exceeds the model's max_context "
+                                  + "\(config.maxContext)")
         }
-        printError("tandem bench: \(weights.parameterCount) parameters, \(weights.bytesReadPerToken / 1_000_000) MB read per token, \(threads) thread(s)")
+        printError("tandem bench: \(weights.parameterCount) parameters, "
+                   + "\(weights.bytesReadPerToken / 1_000_000) MB read per token, \(threads) thread(s)")
         printError("preparing engines (the auto backend times its kernels per shape)...")
         let engines = backends.map { Transformer(weights: weights, backend: $0, threads: threads) }
         var generator = SeededGenerator(seed: engine.seed)
         let prompt = (0..<context).map { _ in Int(generator.next() % UInt64(config.vocabularySize)) }
         let caches = engines.map { $0.makeCache(capacity: context + maxTokens) }
-        let states = engines.map { $0.makeState(maxTokens: max(maxTokens, context), contextCapacity: context + maxTokens) }
+        let states = engines.map {
+            $0.makeState(maxTokens: max(maxTokens, context), contextCapacity: context + maxTokens)
+        }
         for i in engines.indices where context > 0 { engines[i].forward(prompt, cache: caches[i], state: states[i]) }
 
         // samples[backend][n - 1]: nanoseconds per forward of a block of n tokens.
@@ -94,10 +101,13 @@ struct Bench: ParsableCommand {
 
         let pairs = quick ? 15 : 41
         let overheadBlock = min(6, maxTokens) // a typical verification block, within the cache's room
-        let overhead = measureTimerOverhead(engines[0], cache: caches[0], state: states[0], pairs: pairs, block: overheadBlock, generator: &generator)
-        let lapCost = measureLapCost(), lapsPerForward = 4 + 6 * config.layerCount // mark, embedding, final norm, head; 6 per layer
+        let overhead = measureTimerOverhead(engines[0], cache: caches[0], state: states[0], pairs: pairs,
+                                            block: overheadBlock, generator: &generator)
+        let lapCost = measureLapCost()
+        let lapsPerForward = 4 + 6 * config.layerCount // mark, embedding, final norm, head; 6 per layer
         let oneToken = Statistics.summarize(samples[0][0]).median
-        printError(String(format: "per-layer timers: %+.2f%% at 1 token, %+.2f%% at %d tokens (median of %d interleaved pairs); "
+        printError(String(format: "per-layer timers: %+.2f%% at 1 token, %+.2f%% at %d tokens "
+                          + "(median of %d interleaved pairs); "
                           + "by count: %d laps x %.0f ns = %.3f%% of a decode step",
                           100 * overhead[0], 100 * overhead[1], overheadBlock, pairs, lapsPerForward, lapCost,
                           100 * Double(lapsPerForward) * lapCost / oneToken))
@@ -106,7 +116,8 @@ struct Bench: ParsableCommand {
         let rooflineOne = roofline.time(tokens: 1, context: context, limits: limits)
         var table = CSVTable(header: ["kernel_backend", "tokens", "context", "median_ns", "p10_ns", "p90_ns",
                                       "ratio_to_one_token", "roofline_ratio", "efficiency"])
-        var report = "kernel_backend tokens  median_ms  p10_ms  p90_ms  T(n)/T(1)  roofline  efficiency  ratio/roofline\n"
+        var report = "kernel_backend tokens  median_ms  p10_ms  p90_ms  T(n)/T(1)  roofline  efficiency  "
+            + "ratio/roofline\n"
         for (i, backend) in backends.enumerated() {
             let one = Statistics.summarize(samples[i][0]).median
             for n in 1...maxTokens {
@@ -117,9 +128,10 @@ struct Bench: ParsableCommand {
                 table.append([.string(backend.rawValue), .integer(n), .integer(context), .integer(Int(summary.median)),
                               .integer(Int(summary.percentile10)), .integer(Int(summary.percentile90)),
                               .real(ratio), .real(rooflineRatio), .real(efficiency)])
-                report += backend.rawValue.padding(toLength: 14, withPad: " ", startingAt: 0) + String(format: " %6d %10.2f %7.2f %7.2f %10.2f %9.2f %11.2f %15.2f\n",
-                                 n, summary.median / 1e6, summary.percentile10 / 1e6,
-                                 summary.percentile90 / 1e6, ratio, rooflineRatio, efficiency, ratio / rooflineRatio)
+                report += backend.rawValue.padding(toLength: 14, withPad: " ", startingAt: 0)
+                    + String(format: " %6d %10.2f %7.2f %7.2f %10.2f %9.2f %11.2f %15.2f\n",
+                             n, summary.median / 1e6, summary.percentile10 / 1e6,
+                             summary.percentile90 / 1e6, ratio, rooflineRatio, efficiency, ratio / rooflineRatio)
             }
         }
         print(report, terminator: "")
@@ -131,8 +143,11 @@ struct Bench: ParsableCommand {
                          weights.bytesReadPerToken / 1_000_000, limits.bandwidth / 1e9))
         }
         if let auto = engines.first(where: { $0.backend == .auto }) {
-            print("kernel plan (n = 1...\(Linear.maxPackedTokens); P packed skinny kernel, B OpenBLAS; larger blocks use OpenBLAS):")
-            for (role, choices) in auto.kernelPlan { print("  \(role.padding(toLength: 12, withPad: " ", startingAt: 0)) \(choices)") }
+            print("kernel plan (n = 1...\(Linear.maxPackedTokens); P packed skinny kernel, B OpenBLAS; "
+                  + "larger blocks use OpenBLAS):")
+            for (role, choices) in auto.kernelPlan {
+                print("  \(role.padding(toLength: 12, withPad: " ", startingAt: 0)) \(choices)")
+            }
         }
 
         try AtomicFile.write(table.text, to: out + "/bench.csv")
@@ -142,12 +157,14 @@ struct Bench: ParsableCommand {
                      "model_bytes_per_token": String(weights.bytesReadPerToken),
                      "context": String(context), "repeats": String(rounds), "warmup": String(warmup),
                      "timer_overhead_1_token": String(format: "%.4f", overhead[0]),
-                     "timer_overhead_block": String(format: "%.4f", overhead[1]), "timer_overhead_block_tokens": String(overheadBlock)]
+                     "timer_overhead_block": String(format: "%.4f", overhead[1]),
+                     "timer_overhead_block_tokens": String(overheadBlock)]
         if let auto = engines.first(where: { $0.backend == .auto }) {
             for (role, choices) in auto.kernelPlan { extra["kernel_plan_" + role] = choices }
         }
-        try RunMetadata(command: CommandLine.arguments.joined(separator: " "), threads: threads, blasCore: blasCoreName(),
-                        seed: engine.seed, start: start, extra: extra).write(to: out + "/bench.json")
+        try RunMetadata(command: CommandLine.arguments.joined(separator: " "), threads: threads,
+                        blasCore: blasCoreName(), seed: engine.seed, start: start,
+                        extra: extra).write(to: out + "/bench.json")
         printError("wrote \(out)/bench.csv and \(out)/bench.json")
     }
 

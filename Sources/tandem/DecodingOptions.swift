@@ -37,7 +37,8 @@ struct DecodingOptions: ParsableArguments {
     @Option(help: "Top-p (nucleus) filter (1 = off).")
     var topP: Float = 1
 
-    @Option(help: "Oracle mode: accept draft k with probability alpha_k; one value, or comma-separated per-position values.")
+    @Option(help: ArgumentHelp("Oracle mode: accept draft k with probability alpha_k; one value, or comma-separated "
+                               + "per-position values."))
     var oracleAlpha: String?
 
     var sampling: SamplingParameters { SamplingParameters(temperature: temperature, topK: topK, topP: topP) }
@@ -74,7 +75,8 @@ struct DecodingOptions: ParsableArguments {
 
 /// Acceptance probabilities from "0.8" or "0.9,0.8,0.7" (one per draft position).
 func parseAlphas(_ text: String, option: String) throws -> [Double] {
-    let values = text.split(separator: ",", omittingEmptySubsequences: false).map { Double($0.trimmingCharacters(in: .whitespaces)) }
+    let values = text.split(separator: ",", omittingEmptySubsequences: false)
+        .map { Double($0.trimmingCharacters(in: .whitespaces)) }
     guard !values.isEmpty, values.allSatisfy({ $0 != nil && (0...1).contains($0!) }) else {
         throw ValidationError("\(option) must be numbers in [0, 1] separated by commas, got '\(text)'")
     }

@@ -83,8 +83,8 @@ struct Evaluate: ParsableCommand {
                 throw ValidationError("\(text): \(tokens.count) tokens, need at least --context + 1 = \(context + 1)")
             }
         }
-        printError("eval: \(tokens.count) tokens (\(tokenizer.summary)), \(min((tokens.count - 1) / context, maxChunks)) "
-                   + "chunks of \(context)")
+        printError("eval: \(tokens.count) tokens (\(tokenizer.summary)), "
+                   + "\(min((tokens.count - 1) / context, maxChunks)) chunks of \(context)")
         let bars = ProgressBars()
         let result: EvaluationResult
         if let secondaryPath {

@@ -32,7 +32,8 @@ struct Generate: ParsableCommand {
     @Option(help: "Write statistics as JSON to this path (- for stderr).")
     var json: String?
 
-    @Option(help: "Write per-layer timings (model, layer, component, phase, tokens, calls, total_ns, mean_ns) as CSV here.")
+    @Option(help: ArgumentHelp("Write per-layer timings (model, layer, component, phase, tokens, calls, total_ns, "
+                               + "mean_ns) as CSV here."))
     var layersCsv: String?
 
     func validate() throws {
@@ -56,9 +57,11 @@ struct Generate: ParsableCommand {
         let capacity = tokens.count + maxTokens + lookahead + 1
         let limit = min(built.primary.config.maxContext, built.secondary.config.maxContext)
         guard capacity <= limit else {
-            throw ValidationError("prompt (\(tokens.count)) + --max-tokens (\(maxTokens)) + lookahead (\(lookahead)) exceeds max_context \(limit)")
+            throw ValidationError("prompt (\(tokens.count)) + --max-tokens (\(maxTokens)) + lookahead (\(lookahead)) "
+                                  + "exceeds max_context \(limit)")
         }
-        let profiler = LayerProfiler(models: [("primary", built.primary.config.layerCount), ("secondary", built.secondary.config.layerCount)])
+        let profiler = LayerProfiler(models: [("primary", built.primary.config.layerCount),
+                                              ("secondary", built.secondary.config.layerCount)])
         if !noTimers {
             built.primary.profiler = profiler
             built.secondary.profiler = profiler
@@ -72,7 +75,11 @@ struct Generate: ParsableCommand {
         printError("\n" + statistics.text)
         if let json {
             let data = try statistics.json()
-            if json == "-" { printErrorRaw(String(decoding: data, as: UTF8.self) + "\n") } else { try AtomicFile.write(data, to: json) }
+            if json == "-" {
+                printErrorRaw(String(decoding: data, as: UTF8.self) + "\n")
+            } else {
+                try AtomicFile.write(data, to: json)
+            }
         }
         if let layersCsv, !noTimers { try AtomicFile.write(LayerTable.totals(profiler).text, to: layersCsv) }
     }
@@ -83,9 +90,10 @@ enum LayerTable {
     static func totals(_ profiler: LayerProfiler) -> CSVTable {
         var table = CSVTable(header: ["model", "layer", "component", "phase", "tokens", "calls", "total_ns", "mean_ns"])
         for record in profiler.records {
-            table.append([.string(record.model), record.layer.map { .integer($0) } ?? .string(""), .string(record.component.name),
-                          .string(record.phase.name), .integer(record.slot.tokens), .integer(record.slot.calls),
-                          .integer(Int(record.slot.nanoseconds)), .integer(Int(record.slot.nanoseconds) / max(record.slot.calls, 1))])
+            table.append([.string(record.model), record.layer.map { .integer($0) } ?? .string(""),
+                          .string(record.component.name), .string(record.phase.name), .integer(record.slot.tokens),
+                          .integer(record.slot.calls), .integer(Int(record.slot.nanoseconds)),
+                          .integer(Int(record.slot.nanoseconds) / max(record.slot.calls, 1))])
         }
         return table
     }

@@ -16,13 +16,15 @@ struct DecodingModelOptions: ParsableArguments {
     @Option(help: "Plain secondary as a GGUF file; it must share the primary's vocabulary.")
     var secondaryGguf: String?
 
-    @Option(help: "Primary preset when no checkpoint is given: \(ModelPreset.allCases.map(\.rawValue).joined(separator: ", ")).")
+    @Option(help: ArgumentHelp("Primary preset when no checkpoint is given: "
+                               + "\(ModelPreset.allCases.map(\.rawValue).joined(separator: ", "))."))
     var primaryPreset: ModelPreset = .p150
 
     @Option(help: "Secondary checkpoint; a tandem secondary carries tandem.* projection tensors.")
     var secondaryCheckpoint: String?
 
-    @Option(help: "Secondary preset when no checkpoint is given (random weights; tandem projections added when the strategy needs them).")
+    @Option(help: ArgumentHelp("Secondary preset when no checkpoint is given (random weights; tandem projections "
+                               + "added when the strategy needs them)."))
     var secondaryPreset: ModelPreset = .s10
 
     @Option(help: "Layer map of a random tandem secondary: output (default) or input.")
@@ -37,7 +39,8 @@ struct DecodingModelOptions: ParsableArguments {
     @Option(help: "With --scenario: which of its secondaries (default: the first).")
     var secondaryName: String?
 
-    @Option(help: "Kernel backend: packed (default; blocks and single tokens share kernels, so greedy SPEED output is bit-identical to the primary's), auto, openblas.")
+    @Option(help: ArgumentHelp("Kernel backend: packed (default; blocks and single tokens share kernels, so greedy "
+                               + "SPEED output is bit-identical to the primary's), auto, openblas."))
     var backend: KernelBackend = .packed
 }
 
@@ -60,7 +63,8 @@ extension DecodingModelOptions {
         if secondaryGguf != nil && secondaryCheckpoint != nil {
             throw ValidationError("give --secondary-gguf or --secondary-checkpoint, not both")
         }
-        for path in [primaryGguf, secondaryGguf].compactMap({ $0 }) where !FileManager.default.fileExists(atPath: path) {
+        for path in [primaryGguf, secondaryGguf].compactMap({ $0 })
+        where !FileManager.default.fileExists(atPath: path) {
             let hint = path.contains("SmolLM2") ? " (run `make models` to fetch SmolLM2-135M)" : ""
             throw ValidationError("GGUF file '\(path)' does not exist\(hint)")
         }
@@ -96,7 +100,9 @@ struct DecodingModels {
             primaryDefinition = scenario.primary
             let name = options.secondaryName ?? scenario.secondaries.first?.name
             guard let name, let definition = scenario.secondary(named: name) else {
-                throw ValidationError("\(path) defines no secondary\(options.secondaryName.map { " named '\($0)'" } ?? "") (defined: \(scenario.secondaries.map(\.name).joined(separator: ", ")))")
+                throw ValidationError("\(path) defines no secondary"
+                                      + "\(options.secondaryName.map { " named '\($0)'" } ?? "") "
+                                      + "(defined: \(scenario.secondaries.map(\.name).joined(separator: ", ")))")
             }
             secondaryDefinition = definition
             secondaryIndex = scenario.secondaries.firstIndex { $0.name == name } ?? 0
@@ -104,11 +110,12 @@ struct DecodingModels {
                 throw ValidationError("secondary '\(name)' of \(path) is plain; this strategy needs a tandem secondary")
             }
         }
-        primary = try ModelFactory.primary(primaryDefinition, seed: modelSeed, backend: options.backend, threads: threads)
+        primary = try ModelFactory.primary(primaryDefinition, seed: modelSeed, backend: options.backend,
+                                           threads: threads)
         tokenizer = try ModelFactory.tokenizer(primaryDefinition, config: primary.config)
         try ModelFactory.checkSharedVocabulary(secondaryDefinition, primary: tokenizer)
-        let built = try ModelFactory.secondary(secondaryDefinition, primary: primary.config, index: secondaryIndex, seed: modelSeed,
-                                               backend: options.backend, threads: threads)
+        let built = try ModelFactory.secondary(secondaryDefinition, primary: primary.config, index: secondaryIndex,
+                                               seed: modelSeed, backend: options.backend, threads: threads)
         secondary = built.model
         tandem = built.tandem
         if needsRouter {

@@ -8,7 +8,8 @@ import TandemReport
 /// `tandem predict`: the analytic model alone, no engine.
 struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Predict SPEED speedup analytically (no engine): from a cost ratio, or from model configs and machine peaks (roofline).",
+        abstract: "Predict SPEED speedup analytically (no engine): from a cost ratio, or from model configs and "
+            + "machine peaks (roofline).",
         discussion: """
         With --c-ratio, T_S = c T_L(1) and verifying gamma + 1 tokens costs --verify-ratio times a decode step \
         (1 = Leviathan et al.'s assumption). Otherwise costs come from the roofline of the two presets: \
@@ -48,12 +49,14 @@ struct Predict: ParsableCommand {
     var out = "results/predict"
 
     func parsedGammas() throws -> [Int] {
-        if let dash = gammas.firstIndex(of: "-"), let low = Int(gammas[..<dash]), let high = Int(gammas[gammas.index(after: dash)...]), low >= 1, high >= low {
+        if let dash = gammas.firstIndex(of: "-"), let low = Int(gammas[..<dash]),
+           let high = Int(gammas[gammas.index(after: dash)...]), low >= 1, high >= low {
             return Array(low...high)
         }
         let list = gammas.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard !list.isEmpty, list.count == gammas.split(separator: ",").count, list.allSatisfy({ $0 >= 1 }) else {
-            throw ValidationError("--gammas must be a list like 1,2,4 or a range like 1-16 of integers >= 1, got '\(gammas)'")
+            throw ValidationError("--gammas must be a list like 1,2,4 or a range like 1-16 of integers >= 1, "
+                                  + "got '\(gammas)'")
         }
         return list
     }
@@ -90,7 +93,8 @@ struct Predict: ParsableCommand {
                                projection: { _ in 0 }, roundOverhead: 0, baselineOverhead: 0)
         }
         let ratio = costs.secondaryStep / costs.primary(1)
-        var table = CSVTable(header: ["gamma", "alpha", "expected_tokens", "verify_ratio", "c_ratio", "predicted_speedup", "leviathan_speedup"])
+        var table = CSVTable(header: ["gamma", "alpha", "expected_tokens", "verify_ratio", "c_ratio",
+                                      "predicted_speedup", "leviathan_speedup"])
         print("gamma  E[tokens/round]  T_L(g+1)/T_L(1)  predicted  Leviathan")
         var best = (gamma: 0, speedup: 0.0)
         for gamma in gammaList {
@@ -99,7 +103,8 @@ struct Predict: ParsableCommand {
             let leviathan = SpeedupModel.leviathanSpeedup(expectedTokens: e, costRatio: ratio, gamma: gamma)
             let verify = costs.primary(gamma + 1) / costs.primary(1)
             print(String(format: "%5d  %15.3f  %15.3f  %9.3f  %9.3f", gamma, e, verify, s, leviathan))
-            table.append([.integer(gamma), .string(alpha), .real(e), .real(verify), .real(ratio), .real(s), .real(leviathan)])
+            table.append([.integer(gamma), .string(alpha), .real(e), .real(verify), .real(ratio), .real(s),
+                          .real(leviathan)])
             if s > best.speedup { best = (gamma, s) }
         }
         print(String(format: "optimal gamma: %d (predicted speedup %.3f; c = %.4f)", best.gamma, best.speedup, ratio))

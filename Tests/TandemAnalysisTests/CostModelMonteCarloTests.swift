@@ -46,8 +46,9 @@ import TandemAnalysis
         let predicted = SpeedupModel.speculativeTimePerToken(costs: Self.costs, acceptance: acceptance,
                                                              gamma: setting.gamma, decodeTokens: setting.tokens)
         let difference = abs(predicted - mean)
-        #expect(difference <= 4 * standardError,
-                "gamma \(setting.gamma), \(setting.tokens) tokens: DP \(predicted), simulation \(mean) +- \(standardError)")
+        let message = "gamma \(setting.gamma), \(setting.tokens) tokens: DP \(predicted), "
+            + "simulation \(mean) +- \(standardError)"
+        #expect(difference <= 4 * standardError, "\(message)")
     }
 
     /// Standalone tandem is deterministic: the model's time equals a direct count of its rounds.

@@ -28,7 +28,8 @@ import TandemAnalysis
         let c = costs()
         for gamma in [1, 4, 8] {
             let steady = SpeedupModel.steadyStateSpeedup(costs: c, acceptance: [0.8], gamma: gamma)
-            let long = c.baselinePerToken / SpeedupModel.speculativeTimePerToken(costs: c, acceptance: [0.8], gamma: gamma, decodeTokens: 20_000)
+            let long = c.baselinePerToken / SpeedupModel.speculativeTimePerToken(costs: c, acceptance: [0.8],
+                                                                                 gamma: gamma, decodeTokens: 20_000)
             #expect(abs(long - steady) / steady < 0.005, "gamma \(gamma): DP \(long), steady \(steady)")
         }
     }

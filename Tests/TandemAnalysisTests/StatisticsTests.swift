@@ -44,9 +44,12 @@ import TandemAnalysis
         let prediction = fit.predict([1, 100])
         #expect(abs(prediction.value - 203) < 1e-7)
         let noisy = xs.map { 3 + 2 * $0 + ($0.truncatingRemainder(dividingBy: 2) == 0 ? 0.5 : -0.5) }
-        let light = LinearFit(termNames: ["b0", "b1"], design: xs.map { [1, $0] }, values: noisy, weights: Array(repeating: 1, count: 20))
-        let heavy = LinearFit(termNames: ["b0", "b1"], design: xs.map { [1, $0] }, values: noisy, weights: Array(repeating: 100, count: 20))
-        #expect(heavy.standardErrors[1] < light.standardErrors[1] / 5, "\(heavy.standardErrors) vs \(light.standardErrors)")
+        let light = LinearFit(termNames: ["b0", "b1"], design: xs.map { [1, $0] }, values: noisy,
+                              weights: Array(repeating: 1, count: 20))
+        let heavy = LinearFit(termNames: ["b0", "b1"], design: xs.map { [1, $0] }, values: noisy,
+                              weights: Array(repeating: 100, count: 20))
+        #expect(heavy.standardErrors[1] < light.standardErrors[1] / 5,
+                "\(heavy.standardErrors) vs \(light.standardErrors)")
     }
 
     /// The block-cost fit reproduces its levels and interpolates between profiled sizes.

@@ -45,7 +45,8 @@ import TandemEngine
             for (row, token) in block.enumerated() {
                 model.forward([token], cache: cacheB, state: stateB)
                 let worst = worstDifference(blockResult[row], Array(stateB.logits(0)))
-                #expect(worst.value <= tolerance(.packed), "n=\(n) row \(row) threads=\(threads): worst |diff| \(worst.value)")
+                #expect(worst.value <= tolerance(.packed),
+                        "n=\(n) row \(row) threads=\(threads): worst |diff| \(worst.value)")
             }
         }
     }

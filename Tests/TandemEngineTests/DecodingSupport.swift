@@ -24,12 +24,16 @@ struct DecodingFixture {
         var generator = SeededGenerator(seed: seed + 100)
         for i in 0..<noisy.parameterCount { noisy.storage[i] += 0.3 * (generator.nextUnitFloat() - 0.5) }
         noisyCopy = Transformer(weights: noisy, backend: .packed)
-        secondary = Transformer(weights: try ModelWeights.random(config: secondaryConfig, seed: seed + 7), backend: .packed)
+        secondary = Transformer(weights: try ModelWeights.random(config: secondaryConfig, seed: seed + 7),
+                                backend: .packed)
         let projections = ProjectionWeights(secondary: secondaryConfig, primary: primaryConfig, layerMap: layerMap)
         projections.randomize(seed: seed + 9)
-        tandem = TandemSecondary(model: secondary, projections: projections, layerMap: layerMap, primaryConfig: primaryConfig)
-        router = Router.random(topK: 3, hiddenWidth: 8, embeddingWidth: secondaryConfig.width, seed: seed + 11, outputBias: 1)
-        copyRouter = Router.random(topK: 3, hiddenWidth: 8, embeddingWidth: primaryConfig.width, seed: seed + 12, outputBias: 1)
+        tandem = TandemSecondary(model: secondary, projections: projections, layerMap: layerMap,
+                                 primaryConfig: primaryConfig)
+        router = Router.random(topK: 3, hiddenWidth: 8, embeddingWidth: secondaryConfig.width, seed: seed + 11,
+                               outputBias: 1)
+        copyRouter = Router.random(topK: 3, hiddenWidth: 8, embeddingWidth: primaryConfig.width, seed: seed + 12,
+                                   outputBias: 1)
     }
 
     func policies(gamma: Int, tandem: Bool) -> [BlockPolicy] {
@@ -38,12 +42,14 @@ struct DecodingFixture {
          RouterPolicy(router: tandem ? router : copyRouter, threshold: 0.6, gammaMax: gamma)]
     }
 
-    func speculative(tandem useTandem: Bool, drafter plain: Transformer? = nil, policy: BlockPolicy, rule: AcceptanceRule,
-                     parameters: SamplingParameters = .greedy, seed: UInt64 = 1, capacity: Int = 200) -> SpeculativeDecoding {
+    func speculative(tandem useTandem: Bool, drafter plain: Transformer? = nil, policy: BlockPolicy,
+                     rule: AcceptanceRule, parameters: SamplingParameters = .greedy, seed: UInt64 = 1,
+                     capacity: Int = 200) -> SpeculativeDecoding {
         let drafter: Drafter = useTandem
             ? TandemDrafter(tandem: tandem, contextCapacity: capacity, maxTokens: 64)
             : PlainDrafter(model: plain ?? noisyCopy, contextCapacity: capacity, maxTokens: 64)
-        return SpeculativeDecoding(primary: primary, drafter: drafter, policy: policy, rule: rule, parameters: parameters, seed: seed)
+        return SpeculativeDecoding(primary: primary, drafter: drafter, policy: policy, rule: rule,
+                                   parameters: parameters, seed: seed)
     }
 
     func primaryGreedy(_ prompt: [Int], _ count: Int) -> [Int] {

@@ -45,8 +45,9 @@ import TandemEngine
                         var expected = naiveProduct(x, w, tokens: tokens, outputs: outputs, inputs: inputs)
                         if accumulate { for i in 0..<expected.count { expected[i] += start[i] } }
                         let worst = worstDifference(y, expected)
-                        #expect(worst.value <= 1e-5 * Float(inputs),
-                                "\(backend) N=\(outputs) K=\(inputs) n=\(tokens) threads=\(threads) accumulate=\(accumulate): worst |diff| \(worst.value) at \(worst.index)")
+                        let message = "\(backend) N=\(outputs) K=\(inputs) n=\(tokens) threads=\(threads) "
+                            + "accumulate=\(accumulate): worst |diff| \(worst.value) at \(worst.index)"
+                        #expect(worst.value <= 1e-5 * Float(inputs), "\(message)")
                     }
                 }
             }
@@ -61,15 +62,17 @@ import TandemEngine
         let x = randomValues(tokens * xStride, seed: 6)
         var y = [Float](repeating: 42, count: tokens * yStride)
         y.withUnsafeMutableBufferPointer {
-            packed.multiply(x, xStride: xStride, tokens: tokens, into: $0.baseAddress!, yStride: yStride, accumulate: false)
+            packed.multiply(x, xStride: xStride, tokens: tokens, into: $0.baseAddress!, yStride: yStride,
+                            accumulate: false)
         }
         let dense = (0..<tokens).flatMap { r in x[(r * xStride)..<(r * xStride + inputs)] }
         let expected = naiveProduct(dense, w, tokens: tokens, outputs: outputs, inputs: inputs)
         let got = (0..<tokens).flatMap { r in y[(r * yStride)..<(r * yStride + outputs)] }
         let worst = worstDifference(got, expected)
         #expect(worst.value <= 1e-5 * Float(inputs), "worst |diff| \(worst.value) at \(worst.index)")
-        #expect((0..<tokens).allSatisfy { r in y[(r * yStride + outputs)..<(r * yStride + yStride)].allSatisfy { $0 == 42 } },
-                "the kernel wrote outside its rows")
+        #expect((0..<tokens).allSatisfy { r in
+            y[(r * yStride + outputs)..<(r * yStride + yStride)].allSatisfy { $0 == 42 }
+        }, "the kernel wrote outside its rows")
     }
 
     /// SIMD exp against libm over [-90, 90]: relative error below 1e-6, exact 0 below -87.
@@ -92,7 +95,9 @@ import TandemEngine
     @Test(arguments: [1, 5, 8, 13, 16, 31, 64])
     func vectorOpsMatchScalarReferences(length n: Int) {
         let a = randomValues(n, seed: UInt64(n)), b = randomValues(n, seed: UInt64(n + 100))
-        let dot = a.withUnsafeBufferPointer { x in b.withUnsafeBufferPointer { VectorMath.dot(x.baseAddress!, $0.baseAddress!, n) } }
+        let dot = a.withUnsafeBufferPointer { x in
+            b.withUnsafeBufferPointer { VectorMath.dot(x.baseAddress!, $0.baseAddress!, n) }
+        }
         let dotReference = zip(a, b).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
         #expect(abs(Double(dot) - dotReference) <= 1e-6 * Double(n), "dot: \(dot) vs \(dotReference)")
 

@@ -22,7 +22,8 @@ import TandemEngine
         for point in 1...weights.config.layerCount {
             let hidden = (0..<tokens.count).flatMap { Array(state.hidden(point: point, row: $0)) }
             let worstHidden = worstDifference(hidden, expected["hidden.\(point)"]!.values)
-            #expect(worstHidden.value <= 2e-4, "\(name) \(backend): hidden after layer \(point) worst |diff| \(worstHidden.value)")
+            #expect(worstHidden.value <= 2e-4,
+                    "\(name) \(backend): hidden after layer \(point) worst |diff| \(worstHidden.value)")
         }
     }
 }

@@ -11,7 +11,9 @@ import TandemEngine
             try weights.save(to: path)
             let loaded = try ModelWeights.load(path: path)
             #expect(loaded.config == weights.config)
-            let same = (0..<weights.parameterCount).allSatisfy { loaded.storage[$0].bitPattern == weights.storage[$0].bitPattern }
+            let same = (0..<weights.parameterCount).allSatisfy {
+                loaded.storage[$0].bitPattern == weights.storage[$0].bitPattern
+            }
             #expect(same, "a parameter changed in the round trip")
             #expect(!FileManager.default.fileExists(atPath: directory + "/.model.safetensors.tmp-\(getpid())"))
         }
@@ -25,7 +27,8 @@ import TandemEngine
             let brain = values.map { UInt16($0.bitPattern >> 16) }
             var body = Data()
             for bits in half + brain { withUnsafeBytes(of: bits.littleEndian) { body.append(contentsOf: $0) } }
-            let header = #"{"a":{"dtype":"F16","shape":[2,2],"data_offsets":[0,8]},"b":{"dtype":"BF16","shape":[4],"data_offsets":[8,16]}}"#
+            let header = #"{"a":{"dtype":"F16","shape":[2,2],"data_offsets":[0,8]},"#
+                + #""b":{"dtype":"BF16","shape":[4],"data_offsets":[8,16]}}"#
             let path = directory + "/half.safetensors"
             try fileBytes(header: header, body: body).write(to: URL(fileURLWithPath: path))
             let (tensors, _) = try Safetensors.read(path: path)
@@ -62,7 +65,8 @@ import TandemEngine
                     Issue.record("\(name): loading succeeded, expected an error mentioning \(fragments)")
                 } catch let error as CheckpointError {
                     for fragment in fragments {
-                        #expect(error.description.contains(fragment), "\(name): '\(error)' does not mention '\(fragment)'")
+                        #expect(error.description.contains(fragment),
+                                "\(name): '\(error)' does not mention '\(fragment)'")
                     }
                 } catch {
                     Issue.record("\(name): unexpected error type \(error)")
@@ -70,16 +74,29 @@ import TandemEngine
             }
             try expectFailure("empty", Data(), mentions: ["truncated"])
             try expectFailure("short_header", bytes.prefix(100), mentions: ["header length"])
-            try expectFailure("truncated_body", bytes.prefix(bytes.count - 1000), mentions: ["data_offsets", "truncated"])
-            try expectFailure("not_json", fileBytes(header: String(repeating: "x", count: 16), body: body), mentions: ["JSON"])
+            try expectFailure("truncated_body", bytes.prefix(bytes.count - 1000),
+                              mentions: ["data_offsets", "truncated"])
+            try expectFailure("not_json", fileBytes(header: String(repeating: "x", count: 16), body: body),
+                              mentions: ["JSON"])
             let embedding = ParameterTable.embedding
-            try expectFailure("wrong_dtype", fileBytes(header: header.replacingOccurrences(of: "\"F32\"", with: "\"I64\""), body: body),
+            try expectFailure("wrong_dtype",
+                              fileBytes(header: header.replacingOccurrences(of: "\"F32\"", with: "\"I64\""),
+                                        body: body),
                               mentions: ["dtype I64"])
-            try expectFailure("missing_tensor", fileBytes(header: header.replacingOccurrences(of: embedding, with: "model.embed_tokens.typo"), body: body),
+            try expectFailure("missing_tensor",
+                              fileBytes(header: header.replacingOccurrences(of: embedding,
+                                                                            with: "model.embed_tokens.typo"),
+                                        body: body),
                               mentions: [embedding, "missing"])
-            try expectFailure("mismatched_config", fileBytes(header: header.replacingOccurrences(of: "\"width\":\"40\"", with: "\"width\":\"48\""), body: body),
+            try expectFailure("mismatched_config",
+                              fileBytes(header: header.replacingOccurrences(of: "\"width\":\"40\"",
+                                                                            with: "\"width\":\"48\""),
+                                        body: body),
                               mentions: ["shape"])
-            try expectFailure("bad_metadata", fileBytes(header: header.replacingOccurrences(of: "\"layer_count\":\"3\"", with: "\"layer_count\":\"three\""), body: body),
+            try expectFailure("bad_metadata",
+                              fileBytes(header: header.replacingOccurrences(of: "\"layer_count\":\"3\"",
+                                                                            with: "\"layer_count\":\"three\""),
+                                        body: body),
                               mentions: ["layer_count"])
             try expectFailure("missing_file", Data(), mentions: ["truncated"])
             do {

@@ -49,7 +49,8 @@ import TandemEngine
         for (index, p) in distribution.enumerated() {
             let standardError = (p * (1 - p) / Double(draws)).squareRoot()
             let observed = Double(counts[index]) / Double(draws)
-            #expect(abs(observed - p) <= 5 * standardError + 1e-9, "token \(index): observed \(observed), expected \(p)")
+            #expect(abs(observed - p) <= 5 * standardError + 1e-9,
+                    "token \(index): observed \(observed), expected \(p)")
         }
     }
 }

@@ -19,8 +19,9 @@ import TandemEngine
                         var strategy = fixture.speculative(tandem: useTandem, policy: policy, rule: GreedyAcceptance())
                         let output = strategy.generate(prompt: prompt, maxTokens: 40)
                         let firstDifference = zip(output, expected).enumerated().first { $1.0 != $1.1 }?.offset
-                        #expect(output == expected,
-                                "\(strategy.name) \(policy.name) gamma=\(gamma) seed=\(seed) prompt=\(prompt): first difference at token \(firstDifference ?? -1)")
+                        let message = "\(strategy.name) \(policy.name) gamma=\(gamma) seed=\(seed) prompt=\(prompt): "
+                            + "first difference at token \(firstDifference ?? -1)"
+                        #expect(output == expected, "\(message)")
                         acceptedSomewhere += strategy.telemetry.accepted
                         rejectedSomewhere += strategy.telemetry.drafted - strategy.telemetry.accepted
                     }
@@ -28,18 +29,21 @@ import TandemEngine
             }
         }
         // The test must exercise both paths, or it proves little.
-        #expect(acceptedSomewhere > 0 && rejectedSomewhere > 0, "accepted \(acceptedSomewhere), rejected \(rejectedSomewhere)")
+        #expect(acceptedSomewhere > 0 && rejectedSomewhere > 0,
+                "accepted \(acceptedSomewhere), rejected \(rejectedSomewhere)")
     }
 
     /// A drafter identical to the primary has every draft accepted and every round ends with
     /// the bonus token: gamma + 1 tokens per round.
     @Test func selfDraftingAcceptsEverything() throws {
         let fixture = try DecodingFixture()
-        var strategy = fixture.speculative(tandem: false, drafter: fixture.primary, policy: FixedPolicy(gamma: 4), rule: GreedyAcceptance())
+        var strategy = fixture.speculative(tandem: false, drafter: fixture.primary, policy: FixedPolicy(gamma: 4),
+                                           rule: GreedyAcceptance())
         let output = strategy.generate(prompt: [2, 3], maxTokens: 41)
         #expect(output == fixture.primaryGreedy([2, 3], 41))
         #expect(strategy.telemetry.accepted == strategy.telemetry.drafted)
-        #expect(strategy.telemetry.meanAcceptedLength == 5, "mean accepted length \(String(describing: strategy.telemetry.meanAcceptedLength))")
+        #expect(strategy.telemetry.meanAcceptedLength == 5,
+                "mean accepted length \(String(describing: strategy.telemetry.meanAcceptedLength))")
     }
 
     /// Joint distribution of the first two generated tokens under the primary, exactly.
@@ -61,8 +65,8 @@ import TandemEngine
     func sampledJointCounts(_ fixture: DecodingFixture, rule: AcceptanceRule, parameters: SamplingParameters,
                             prompt: [Int], samples: Int, tandem: Bool) -> (counts: [Int], drafted: Int, accepted: Int) {
         let v = fixture.primary.config.vocabularySize
-        var strategy = fixture.speculative(tandem: tandem, drafter: fixture.secondaryPlainSameVocabulary, policy: FixedPolicy(gamma: 3),
-                                           rule: rule, parameters: parameters, seed: 77)
+        var strategy = fixture.speculative(tandem: tandem, drafter: fixture.secondaryPlainSameVocabulary,
+                                           policy: FixedPolicy(gamma: 3), rule: rule, parameters: parameters, seed: 77)
         var counts = [Int](repeating: 0, count: v * v)
         var drafted = 0, accepted = 0
         for _ in 0..<samples {
@@ -85,14 +89,16 @@ import TandemEngine
         let parameters = SamplingParameters(temperature: 1)
         let prompt = [1, 4]
         let joint = primaryJoint(fixture, prompt: prompt, parameters: parameters)
-        let good = sampledJointCounts(fixture, rule: SpeculativeSampling(parameters: parameters, seed: 5), parameters: parameters,
-                                      prompt: prompt, samples: 30_000, tandem: tandem)
+        let good = sampledJointCounts(fixture, rule: SpeculativeSampling(parameters: parameters, seed: 5),
+                                      parameters: parameters, prompt: prompt, samples: 30_000, tandem: tandem)
         let fit = Inference.chiSquare(observed: good.counts, probabilities: joint)
-        #expect(fit.pValue > 0.01, "tandem=\(tandem): chi-square \(fit.statistic) on \(fit.degreesOfFreedom) dof, p = \(fit.pValue)")
-        #expect(good.accepted > 0 && good.accepted < good.drafted, "accepted \(good.accepted) of \(good.drafted) drafts")
+        #expect(fit.pValue > 0.01,
+                "tandem=\(tandem): chi-square \(fit.statistic) on \(fit.degreesOfFreedom) dof, p = \(fit.pValue)")
+        #expect(good.accepted > 0 && good.accepted < good.drafted,
+                "accepted \(good.accepted) of \(good.drafted) drafts")
 
-        let bad = sampledJointCounts(fixture, rule: ResampleFromPrimaryRule(parameters: parameters, seed: 5), parameters: parameters,
-                                     prompt: prompt, samples: 30_000, tandem: tandem)
+        let bad = sampledJointCounts(fixture, rule: ResampleFromPrimaryRule(parameters: parameters, seed: 5),
+                                     parameters: parameters, prompt: prompt, samples: 30_000, tandem: tandem)
         let badFit = Inference.chiSquare(observed: bad.counts, probabilities: joint)
         #expect(badFit.pValue < 0.01, "the wrong rule passed: chi-square \(badFit.statistic), p = \(badFit.pValue)")
     }
@@ -103,26 +109,34 @@ import TandemEngine
         let fixture = try DecodingFixture()
         let alphas = [0.9, 0.7, 0.5, 0.5]
         let gamma = 4
-        let profiler = LayerProfiler(models: [("primary", fixture.primaryConfig.layerCount), ("secondary", fixture.secondaryConfig.layerCount)])
+        let profiler = LayerProfiler(models: [("primary", fixture.primaryConfig.layerCount),
+                                              ("secondary", fixture.secondaryConfig.layerCount)])
         fixture.primary.profiler = profiler
         fixture.secondary.profiler = profiler
         fixture.secondary.profilerModel = 1
         defer { fixture.primary.profiler = nil; fixture.secondary.profiler = nil }
         var strategy = fixture.speculative(tandem: true, policy: FixedPolicy(gamma: gamma),
-                                           rule: OracleAcceptance(alphas: alphas, parameters: .greedy, seed: 9), capacity: 1900)
+                                           rule: OracleAcceptance(alphas: alphas, parameters: .greedy, seed: 9),
+                                           capacity: 1900)
         _ = strategy.generate(prompt: [1, 2, 3], maxTokens: 1800)
         let telemetry = strategy.telemetry
         for (position, alpha) in alphas.enumerated() {
             // alpha_k is the conditional acceptance given the earlier drafts were accepted.
-            let interval = Inference.wilsonInterval(successes: telemetry.acceptedByPosition[position], trials: telemetry.judgedByPosition[position])
-            #expect(interval.low <= alpha && alpha <= interval.high,
-                    "position \(position + 1): \(telemetry.acceptedByPosition[position])/\(telemetry.judgedByPosition[position]) accepted, Wilson [\(interval.low), \(interval.high)] misses alpha \(alpha)")
+            let interval = Inference.wilsonInterval(successes: telemetry.acceptedByPosition[position],
+                                                    trials: telemetry.judgedByPosition[position])
+            let message = "position \(position + 1): "
+                + "\(telemetry.acceptedByPosition[position])/\(telemetry.judgedByPosition[position]) accepted, "
+                + "Wilson [\(interval.low), \(interval.high)] misses alpha \(alpha)"
+            #expect(interval.low <= alpha && alpha <= interval.high, "\(message)")
         }
-        let verifyHead = profiler.records.filter { $0.model == "primary" && $0.phase == .verify && $0.component == .lmHead }
+        let verifyHead = profiler.records.filter {
+            $0.model == "primary" && $0.phase == .verify && $0.component == .lmHead
+        }
         #expect(verifyHead.count == 1)
         if let head = verifyHead.first {
             // Every round but possibly the last (token budget) verifies gamma + 1 tokens.
-            #expect(head.slot.tokens >= (head.slot.calls - 1) * (gamma + 1) + 1 && head.slot.tokens <= head.slot.calls * (gamma + 1),
+            #expect(head.slot.tokens >= (head.slot.calls - 1) * (gamma + 1) + 1
+                    && head.slot.tokens <= head.slot.calls * (gamma + 1),
                     "verify passes: \(head.slot.calls) calls, \(head.slot.tokens) tokens")
             #expect(head.slot.calls == telemetry.rounds)
         }
@@ -142,14 +156,20 @@ struct ResampleFromPrimaryRule: AcceptanceRule {
         generator = SeededGenerator(seed: seed + 1)
     }
 
-    mutating func verify(token: Int, draftDistribution: [Double], primaryLogits: UnsafeBufferPointer<Float>, position: Int) -> Verdict {
-        switch inner.verify(token: token, draftDistribution: draftDistribution, primaryLogits: primaryLogits, position: position) {
+    mutating func verify(token: Int, draftDistribution: [Double], primaryLogits: UnsafeBufferPointer<Float>,
+                         position: Int) -> Verdict {
+        switch inner.verify(token: token, draftDistribution: draftDistribution, primaryLogits: primaryLogits,
+                            position: position) {
         case .accept: return .accept
-        case .reject: return .reject(correction: SeededSampler.draw(from: parameters.distribution(primaryLogits), using: &generator))
+        case .reject:
+            return .reject(correction: SeededSampler.draw(from: parameters.distribution(primaryLogits),
+                                                          using: &generator))
         }
     }
 
-    mutating func primaryToken(primaryLogits: UnsafeBufferPointer<Float>) -> Int { inner.primaryToken(primaryLogits: primaryLogits) }
+    mutating func primaryToken(primaryLogits: UnsafeBufferPointer<Float>) -> Int {
+        inner.primaryToken(primaryLogits: primaryLogits)
+    }
 }
 
 extension DecodingFixture {

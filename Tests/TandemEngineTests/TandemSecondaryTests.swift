@@ -26,7 +26,11 @@ import TandemEngine
         #expect(worst.value <= 1e-4, "\(layerMap): worst |diff| \(worst.value) at \(worst.index)")
         // The map itself: output reads after round((j+1) L_L / L_S), input the input of floor(j L_L / L_S).
         // group: primary layers floor(j L_L / L_S) ..< floor((j + 1) L_L / L_S), i.e. [1] and [2, 3].
-        let expected: [[Int]] = switch layerMap { case .output: [[2], [3]]; case .input: [[0], [1]]; case .group: [[1], [2, 3]] }
+        let expected: [[Int]] = switch layerMap {
+        case .output: [[2], [3]]
+        case .input: [[0], [1]]
+        case .group: [[1], [2, 3]]
+        }
         #expect(tandem.primaryPoints == expected, "points \(tandem.primaryPoints)")
     }
 
@@ -41,7 +45,8 @@ import TandemEngine
             let prompt = [2, 7, 1]
             let committed = prompt + strategy.generate(prompt: prompt, maxTokens: 60)
             let primaryCache = strategy.primaryCache!
-            #expect(primaryCache.length == committed.count - 1, "primary cache \(primaryCache.length) for \(committed.count) committed tokens")
+            #expect(primaryCache.length == committed.count - 1,
+                    "primary cache \(primaryCache.length) for \(committed.count) committed tokens")
             #expect(strategy.telemetry.accepted > 0 && strategy.telemetry.accepted < strategy.telemetry.drafted)
 
             // Fresh primary run, in blocks of 8 so the same kernels run.
@@ -56,7 +61,8 @@ import TandemEngine
                 let end = min(start + 8, primaryCache.length)
                 primary.forward(committed[start..<end], cache: freshPrimary, state: state)
                 if useTandem && start < drafterLength {
-                    fixture.tandem.writeProjectedEntries(from: state, rows: 0..<(min(end, drafterLength) - start), at: start, cache: freshDrafter)
+                    fixture.tandem.writeProjectedEntries(from: state, rows: 0..<(min(end, drafterLength) - start),
+                                                         at: start, cache: freshDrafter)
                 }
                 start = end
             }
@@ -69,12 +75,16 @@ import TandemEngine
                     fixture.noisyCopy.forward(committed[position..<end], cache: plainFresh, state: plainState)
                     position = end
                 }
-                expectSameEntries(strategy.drafter.cache, plainFresh, config: fixture.primaryConfig, length: drafterLength, label: "plain drafter seed \(seed)")
+                expectSameEntries(strategy.drafter.cache, plainFresh, config: fixture.primaryConfig,
+                                  length: drafterLength, label: "plain drafter seed \(seed)")
             } else {
-                #expect(drafterLength == primaryCache.length, "tandem drafter cache \(drafterLength), primary \(primaryCache.length)")
-                expectSameEntries(strategy.drafter.cache, freshDrafter, config: fixture.secondaryConfig, length: drafterLength, label: "tandem drafter seed \(seed)")
+                #expect(drafterLength == primaryCache.length,
+                        "tandem drafter cache \(drafterLength), primary \(primaryCache.length)")
+                expectSameEntries(strategy.drafter.cache, freshDrafter, config: fixture.secondaryConfig,
+                                  length: drafterLength, label: "tandem drafter seed \(seed)")
             }
-            expectSameEntries(primaryCache, freshPrimary, config: fixture.primaryConfig, length: primaryCache.length, label: "primary seed \(seed)")
+            expectSameEntries(primaryCache, freshPrimary, config: fixture.primaryConfig, length: primaryCache.length,
+                              label: "primary seed \(seed)")
         }
     }
 
@@ -122,7 +132,8 @@ func naiveTandemLogits(secondary: ModelWeights, tandem: TandemSecondary, primary
     var x = Array(secondary.tensor(ParameterTable.embedding)[(pending * d)..<((pending + 1) * d)]).map(Double.init)
     for layer in 0..<c.layerCount {
         let name = { (t: ParameterTable.LayerTensor) in ParameterTable.name(layer, t) }
-        let attentionNorm = matrix(name(.attentionNorm)), wq = matrix(name(.query)), wk = matrix(name(.key)), wv = matrix(name(.value))
+        let attentionNorm = matrix(name(.attentionNorm)), wq = matrix(name(.query))
+        let wk = matrix(name(.key)), wv = matrix(name(.value))
         let projection = UnsafeBufferPointer(start: tandem.projections.projection(layer),
                                              count: d * tandem.projections.inputWidth(layer)).map(Double.init)
         var keys: [[Double]] = [], values: [[Double]] = []
@@ -141,14 +152,19 @@ func naiveTandemLogits(secondary: ModelWeights, tandem: TandemSecondary, primary
         let group = c.headCount / c.keyValueHeadCount
         for head in 0..<c.headCount {
             let kv = head / group
-            let scores = keys.map { k in (0..<hd).reduce(0.0) { $0 + q[head * hd + $1] * k[kv * hd + $1] } / Double(hd).squareRoot() }
+            let scores = keys.map { k in
+                (0..<hd).reduce(0.0) { $0 + q[head * hd + $1] * k[kv * hd + $1] } / Double(hd).squareRoot()
+            }
             let m = scores.max()!
             let e = scores.map { exp($0 - m) }, total = e.reduce(0, +)
-            for (t, v) in values.enumerated() { for i in 0..<hd { attention[head * hd + i] += e[t] / total * v[kv * hd + i] } }
+            for (t, v) in values.enumerated() {
+                for i in 0..<hd { attention[head * hd + i] += e[t] / total * v[kv * hd + i] }
+            }
         }
         x = zip(x, multiply(matrix(name(.output)), attention, rows: d)).map(+)
         let h2 = norm(x, matrix(name(.feedForwardNorm)))
-        let gate = multiply(matrix(name(.gate)), h2, rows: c.feedForwardWidth), up = multiply(matrix(name(.up)), h2, rows: c.feedForwardWidth)
+        let gate = multiply(matrix(name(.gate)), h2, rows: c.feedForwardWidth)
+        let up = multiply(matrix(name(.up)), h2, rows: c.feedForwardWidth)
         let act = zip(gate, up).map { $0 / (1 + exp(-$0)) * $1 }
         x = zip(x, multiply(matrix(name(.down)), act, rows: d)).map(+)
     }

@@ -22,8 +22,10 @@ import TandemHarness
             Issue.record("parsed without error; expected one at '\(key)'", sourceLocation: sourceLocation)
         } catch let error as ScenarioError {
             #expect(error.file == "bad.toml", sourceLocation: sourceLocation)
-            #expect(error.key == key, "error at '\(error.key)', expected '\(key)': \(error)", sourceLocation: sourceLocation)
-            #expect(error.description.contains(mentions), "'\(error)' does not mention '\(mentions)'", sourceLocation: sourceLocation)
+            #expect(error.key == key, "error at '\(error.key)', expected '\(key)': \(error)",
+                    sourceLocation: sourceLocation)
+            #expect(error.description.contains(mentions), "'\(error)' does not mention '\(mentions)'",
+                    sourceLocation: sourceLocation)
         } catch {
             Issue.record("unexpected error \(error)", sourceLocation: sourceLocation)
         }
@@ -39,40 +41,52 @@ import TandemHarness
 
     @Test func unknownKey() {
         expectError(valid + "\ngama = [3]", key: "sweep.gama", mentions: "unknown key")
-        expectError(valid.replacingOccurrences(of: "name = \"t\"", with: "name = \"t\"\ncolour = 1"), key: "colour", mentions: "unknown key")
+        expectError(valid.replacingOccurrences(of: "name = \"t\"", with: "name = \"t\"\ncolour = 1"), key: "colour",
+                    mentions: "unknown key")
     }
 
     @Test func wrongType() {
-        expectError(valid.replacingOccurrences(of: "gammas = [1, 2]", with: "gammas = \"1, 2\""), key: "sweep.gammas", mentions: "array of integers")
-        expectError(valid.replacingOccurrences(of: "gammas = [1, 2]", with: "gammas = [1, \"two\"]"), key: "sweep.gammas[1]", mentions: "expected integers")
+        expectError(valid.replacingOccurrences(of: "gammas = [1, 2]", with: "gammas = \"1, 2\""), key: "sweep.gammas",
+                    mentions: "array of integers")
+        expectError(valid.replacingOccurrences(of: "gammas = [1, 2]", with: "gammas = [1, \"two\"]"),
+                    key: "sweep.gammas[1]", mentions: "expected integers")
         expectError(valid + "\ntokens = 2.5", key: "sweep.tokens", mentions: "expected an integer")
     }
 
     @Test func emptySweep() {
-        expectError(valid.replacingOccurrences(of: "gammas = [1, 2]", with: "gammas = []"), key: "sweep.gammas", mentions: "must not be empty")
-        expectError(valid.replacingOccurrences(of: "alphas = [0.5]", with: "alphas = []"), key: "sweep.alphas", mentions: "must not be empty")
+        expectError(valid.replacingOccurrences(of: "gammas = [1, 2]", with: "gammas = []"), key: "sweep.gammas",
+                    mentions: "must not be empty")
+        expectError(valid.replacingOccurrences(of: "alphas = [0.5]", with: "alphas = []"), key: "sweep.alphas",
+                    mentions: "must not be empty")
     }
 
     @Test func gammaZero() {
-        expectError(valid.replacingOccurrences(of: "gammas = [1, 2]", with: "gammas = [0, 2]"), key: "sweep.gammas[0]", mentions: "1...64, got 0")
+        expectError(valid.replacingOccurrences(of: "gammas = [1, 2]", with: "gammas = [0, 2]"), key: "sweep.gammas[0]",
+                    mentions: "1...64, got 0")
     }
 
     @Test func alphaOutsideUnitInterval() {
-        expectError(valid.replacingOccurrences(of: "alphas = [0.5]", with: "alphas = [0.5, 1.5]"), key: "sweep.alphas[1]", mentions: "[0.0, 1.0], got 1.5")
-        expectError(valid.replacingOccurrences(of: "alphas = [0.5]", with: "alphas = [-0.1]"), key: "sweep.alphas[0]", mentions: "got -0.1")
+        expectError(valid.replacingOccurrences(of: "alphas = [0.5]", with: "alphas = [0.5, 1.5]"),
+                    key: "sweep.alphas[1]", mentions: "[0.0, 1.0], got 1.5")
+        expectError(valid.replacingOccurrences(of: "alphas = [0.5]", with: "alphas = [-0.1]"), key: "sweep.alphas[0]",
+                    mentions: "got -0.1")
     }
 
     @Test func missingCheckpoint() {
-        expectError(valid.replacingOccurrences(of: "preset = \"tiny-primary\"", with: "checkpoint = \"no/such/model.safetensors\""),
+        expectError(valid.replacingOccurrences(of: "preset = \"tiny-primary\"",
+                                               with: "checkpoint = \"no/such/model.safetensors\""),
                     key: "primary.checkpoint", mentions: "does not exist")
     }
 
     @Test func otherMistakes() {
-        expectError(valid.replacingOccurrences(of: "preset = \"tiny-primary\"", with: "preset = \"p999\""), key: "primary.preset", mentions: "expected one of")
-        expectError(valid + "\nsecondaries = [\"big\"]", key: "sweep.secondaries[0]", mentions: "no secondary named \"big\"")
-        expectError(valid.replacingOccurrences(of: "kind = \"tandem\"", with: "kind = \"plain\""), key: "sweep.secondaries",
-                    mentions: "no secondary it can use")
-        expectError(valid.replacingOccurrences(of: "[sweep]", with: "[sweep]\nstrategies = [\"primary\"]"), key: "sweep.strategies[0]", mentions: "expected one of")
+        expectError(valid.replacingOccurrences(of: "preset = \"tiny-primary\"", with: "preset = \"p999\""),
+                    key: "primary.preset", mentions: "expected one of")
+        expectError(valid + "\nsecondaries = [\"big\"]", key: "sweep.secondaries[0]",
+                    mentions: "no secondary named \"big\"")
+        expectError(valid.replacingOccurrences(of: "kind = \"tandem\"", with: "kind = \"plain\""),
+                    key: "sweep.secondaries", mentions: "no secondary it can use")
+        expectError(valid.replacingOccurrences(of: "[sweep]", with: "[sweep]\nstrategies = [\"primary\"]"),
+                    key: "sweep.strategies[0]", mentions: "expected one of")
         expectError("name = \"t\"\n[primary\n", key: "", mentions: "not valid TOML")
     }
 }

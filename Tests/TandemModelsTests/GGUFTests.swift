@@ -28,7 +28,8 @@ import TandemEngine
             "test.arr_f32": .array([.float32(0.5), .float32(-1.25)]),
         ]
         for (key, value) in expected.sorted(by: { $0.key < $1.key }) {
-            #expect(file.metadata[key] == value, "\(key): read \(String(describing: file.metadata[key])), expected \(value)")
+            #expect(file.metadata[key] == value,
+                    "\(key): read \(String(describing: file.metadata[key])), expected \(value)")
         }
         #expect(file.version == 3)
         #expect(file.metadata["general.architecture"]?.string == "tandem-test")

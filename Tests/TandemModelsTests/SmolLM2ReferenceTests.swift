@@ -53,7 +53,9 @@ import TandemModels
                 let logits = state.logits(row)
                 for (id, want) in zip(position.top_ids, position.top_logits) {
                     let difference = abs(Double(logits[id]) - want)
-                    if difference > worst { (worst, worstAt) = (difference, "\(prompt.text.debugDescription) row \(row) id \(id)") }
+                    if difference > worst {
+                        (worst, worstAt) = (difference, "\(prompt.text.debugDescription) row \(row) id \(id)")
+                    }
                 }
                 let peak = Double(logits.max()!)
                 let logSumExp = peak + log(logits.reduce(0.0) { $0 + exp(Double($1) - peak) })
@@ -79,7 +81,9 @@ import TandemModels
         let logits = state.logits(ids.count - 1)
         try #require(expected.count == logits.count)
         var worst: Float = 0, index = 0
-        for i in 0..<logits.count where abs(logits[i] - expected[i]) > worst { (worst, index) = (abs(logits[i] - expected[i]), i) }
+        for i in 0..<logits.count where abs(logits[i] - expected[i]) > worst {
+            (worst, index) = (abs(logits[i] - expected[i]), i)
+        }
         #expect(worst <= 5e-4, "worst |difference| \(worst) at token \(index) of \(logits.count)")
     }
 

@@ -9,7 +9,8 @@ import TandemReport
         table.append([.string("plain"), .integer(3), .real(0.5)])
         table.append([.string("a,b"), .integer(-1), .string("say \"hi\"\r\nnext line")])
         let text = table.text
-        #expect(text.hasPrefix("name,value,note\r\nplain,3,0.5\r\n\"a,b\",-1,\"say \"\"hi\"\"\r\nnext line\"\r\n"), "\(text.debugDescription)")
+        #expect(text.hasPrefix("name,value,note\r\nplain,3,0.5\r\n\"a,b\",-1,\"say \"\"hi\"\"\r\nnext line\"\r\n"),
+                "\(text.debugDescription)")
         let parsed = CSVTable.parse(text)
         #expect(parsed == [["name", "value", "note"], ["plain", "3", "0.5"], ["a,b", "-1", "say \"hi\"\r\nnext line"]])
     }

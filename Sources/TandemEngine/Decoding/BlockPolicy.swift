@@ -70,7 +70,8 @@ public struct RouterPolicy: BlockPolicy {
     public var name: String { "router" }
     public var maxDrafts: Int { gammaMax }
     public func keepsDraft(position: Int, logits: UnsafeBufferPointer<Float>, drafter: Transformer) -> Bool {
-        precondition(router.embeddingWidth == drafter.config.width, "router built for width \(router.embeddingWidth), secondary has \(drafter.config.width)")
+        precondition(router.embeddingWidth == drafter.config.width,
+                     "router built for width \(router.embeddingWidth), secondary has \(drafter.config.width)")
         let embeddings = drafter.weights.tensor(ParameterTable.embedding).baseAddress!
         return router.predict(logits: logits, embeddings: embeddings) >= threshold
     }

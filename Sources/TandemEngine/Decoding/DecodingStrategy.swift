@@ -33,6 +33,7 @@ struct PhaseClock {
 public func contextCapacity(prompt: Int, maxTokens: Int, lookahead: Int, models: [ModelConfig]) -> Int {
     let needed = prompt + maxTokens + lookahead + 1
     let limit = models.map(\.maxContext).min() ?? needed
-    precondition(needed <= limit, "prompt \(prompt) + \(maxTokens) tokens + lookahead \(lookahead) exceeds max_context \(limit)")
+    precondition(needed <= limit,
+                 "prompt \(prompt) + \(maxTokens) tokens + lookahead \(lookahead) exceeds max_context \(limit)")
     return needed
 }

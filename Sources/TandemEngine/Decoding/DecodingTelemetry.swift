@@ -35,7 +35,9 @@ public struct DecodingTelemetry: Sendable {
         rounds += 1
         drafted += roundDrafted
         accepted += roundAccepted
-        func grow(_ array: inout [Int], to count: Int) { if array.count < count { array += Array(repeating: 0, count: count - array.count) } }
+        func grow(_ array: inout [Int], to count: Int) {
+            if array.count < count { array += Array(repeating: 0, count: count - array.count) }
+        }
         grow(&acceptedLengthHistogram, to: roundAccepted + 1)
         acceptedLengthHistogram[roundAccepted] += 1
         grow(&draftLengthHistogram, to: roundDrafted + 1)
@@ -65,6 +67,10 @@ public struct DecodingTelemetry: Sendable {
     /// Tokens produced by the decode loop: all but the first, which the prefill yields.
     public var decodeTokens: Int { max(generatedTokens - 1, 0) }
     /// Decode tokens per second of decode wall time (prefill excluded).
-    public var tokensPerSecond: Double { decodeNanoseconds > 0 ? Double(decodeTokens) * 1e9 / Double(decodeNanoseconds) : 0 }
-    public var prefillTokensPerSecond: Double { prefillNanoseconds > 0 ? Double(promptTokens) * 1e9 / Double(prefillNanoseconds) : 0 }
+    public var tokensPerSecond: Double {
+        decodeNanoseconds > 0 ? Double(decodeTokens) * 1e9 / Double(decodeNanoseconds) : 0
+    }
+    public var prefillTokensPerSecond: Double {
+        prefillNanoseconds > 0 ? Double(promptTokens) * 1e9 / Double(prefillNanoseconds) : 0
+    }
 }

@@ -28,16 +28,21 @@ public final class Router: @unchecked Sendable {
 
     deinit { storage.deallocate() }
 
-    public func tensor(_ name: String) -> UnsafeMutablePointer<Float> { storage + specs.first { $0.name == name }!.offset }
+    public func tensor(_ name: String) -> UnsafeMutablePointer<Float> {
+        storage + specs.first { $0.name == name }!.offset
+    }
 
     /// Seeded weights (uniform, standard deviation 1/sqrt(fan_in)); the output bias starts at
     /// `outputBias` so an untrained router predicts sigmoid(outputBias) on average.
-    public static func random(topK: Int, hiddenWidth: Int, embeddingWidth: Int, seed: UInt64, outputBias: Float = 2) -> Router {
+    public static func random(topK: Int, hiddenWidth: Int, embeddingWidth: Int, seed: UInt64,
+                              outputBias: Float = 2) -> Router {
         let router = Router(topK: topK, hiddenWidth: hiddenWidth, embeddingWidth: embeddingWidth)
         var generator = SeededGenerator(seed: seed)
         for spec in router.specs where spec.shape.count == 2 {
             let halfWidth = (3.0 / Float(spec.shape[1])).squareRoot()
-            for i in 0..<spec.count { router.storage[spec.offset + i] = (2 * generator.nextUnitFloat() - 1) * halfWidth }
+            for i in 0..<spec.count {
+                router.storage[spec.offset + i] = (2 * generator.nextUnitFloat() - 1) * halfWidth
+            }
         }
         router.tensor("router.fc2.bias")[0] = outputBias
         return router
@@ -57,14 +62,18 @@ public final class Router: @unchecked Sendable {
         for k in 0..<topK {
             let token = order[min(k, order.count - 1)]
             features[1 + k] = Float(probabilities[token])
-            for j in 0..<embeddingWidth { features[1 + topK + k * embeddingWidth + j] = embeddings[token * embeddingWidth + j] }
+            for j in 0..<embeddingWidth {
+                features[1 + topK + k * embeddingWidth + j] = embeddings[token * embeddingWidth + j]
+            }
         }
     }
 
     /// Predicted acceptance probability of the draft drawn from `logits` (softmax at T = 1),
     /// with `embeddings` the secondary's embedding table [vocabulary][embeddingWidth].
     public func predict(logits: UnsafeBufferPointer<Float>, embeddings: UnsafePointer<Float>) -> Float {
-        features.withUnsafeMutableBufferPointer { self.features(logits: logits, embeddings: embeddings, into: $0.baseAddress!) }
+        features.withUnsafeMutableBufferPointer {
+            self.features(logits: logits, embeddings: embeddings, into: $0.baseAddress!)
+        }
         return features.withUnsafeBufferPointer { predict(features: $0.baseAddress!) }
     }
 
@@ -81,8 +90,9 @@ public final class Router: @unchecked Sendable {
     }
 
     public func save(to path: String) throws {
-        try Safetensors.write(specs.views(in: storage), metadata: ["router.top_k": String(topK), "router.hidden_width": String(hiddenWidth),
-                                                  "router.embedding_width": String(embeddingWidth)], to: path)
+        try Safetensors.write(specs.views(in: storage),
+                              metadata: ["router.top_k": String(topK), "router.hidden_width": String(hiddenWidth),
+                                         "router.embedding_width": String(embeddingWidth)], to: path)
     }
 
     public static func load(path: String) throws -> Router {

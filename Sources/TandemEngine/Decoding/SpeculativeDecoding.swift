@@ -34,7 +34,8 @@ public struct SpeculativeDecoding: DecodingStrategy {
         telemetry.promptTokens = prompt.count
         let capacity = drafter.cache.capacity
         let lookahead = policy.gammaMax
-        precondition(prompt.count + maxTokens + lookahead + 1 <= capacity, "generation exceeds the context capacity \(capacity)")
+        precondition(prompt.count + maxTokens + lookahead + 1 <= capacity,
+                     "generation exceeds the context capacity \(capacity)")
         let cache = primary.makeCache(capacity: capacity)
         primaryCache = cache
         let state = primary.makeState(maxTokens: max(prompt.count, lookahead + 1), contextCapacity: capacity)
@@ -62,7 +63,8 @@ public struct SpeculativeDecoding: DecodingStrategy {
                 for position in 1...budget {
                     profiler?.mark()
                     let q = parameters.distribution(logits)
-                    let token = parameters.isGreedy ? SamplingParameters.argmax(logits) : SeededSampler.draw(from: q, using: &draftGenerator)
+                    let token = parameters.isGreedy ? SamplingParameters.argmax(logits)
+                        : SeededSampler.draw(from: q, using: &draftGenerator)
                     let keep = policy.keepsDraft(position: position, logits: logits, drafter: drafter.model)
                     profiler?.lap(model: drafter.model.profilerModel, layer: -1, .sampling, tokens: 1)
                     if !keep { break }

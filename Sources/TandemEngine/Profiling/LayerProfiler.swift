@@ -62,7 +62,8 @@ public final class LayerProfiler: @unchecked Sendable {
     public func lap(model: Int, layer: Int, _ component: Component, tokens: Int) {
         guard enabled else { return }
         let time = Self.now()
-        let index = ((model * Self.phases + phase.rawValue) * layerStride + layer + 1) * Self.components + component.rawValue
+        let index = ((model * Self.phases + phase.rawValue) * layerStride + layer + 1) * Self.components
+            + component.rawValue
         slots[index].nanoseconds &+= time &- last
         slots[index].calls += 1
         slots[index].tokens += tokens

@@ -9,7 +9,8 @@ public struct SecondaryCheckpoint {
     public var layerMap: TandemLayerMap
     public var primaryLayers: Int?
 
-    public init(weights: ModelWeights, projections: ProjectionWeights?, layerMap: TandemLayerMap = .output, primaryLayers: Int? = nil) {
+    public init(weights: ModelWeights, projections: ProjectionWeights?, layerMap: TandemLayerMap = .output,
+                primaryLayers: Int? = nil) {
         self.weights = weights
         self.projections = projections
         self.layerMap = layerMap
@@ -33,7 +34,8 @@ public struct SecondaryCheckpoint {
     /// layer count.
     public static func load(path: String, primary: ModelConfig? = nil) throws -> SecondaryCheckpoint {
         let (tensors, metadata) = try Safetensors.read(path: path)
-        let weights = try ModelWeights.load(tensors: tensors, metadata: metadata, path: path, otherPrefixes: ["tandem."])
+        let weights = try ModelWeights.load(tensors: tensors, metadata: metadata, path: path,
+                                            otherPrefixes: ["tandem."])
         guard let mapName = metadata["tandem.layer_map"] else {
             return SecondaryCheckpoint(weights: weights, projections: nil)
         }
@@ -46,22 +48,27 @@ public struct SecondaryCheckpoint {
         }
         let primaryLayers = metadata["tandem.primary_layers"].flatMap(Int.init)
         if layerMap == .group && (primaryLayers ?? 0) <= 0 {
-            throw fail("tandem.layer_map is 'group' but tandem.primary_layers is missing (the projection shapes need it)")
+            throw fail("tandem.layer_map is 'group' but tandem.primary_layers is missing "
+                       + "(the projection shapes need it)")
         }
         if let primary {
             guard primary.width == primaryWidth else {
-                throw fail("tandem secondary was built for a primary of width \(primaryWidth), the primary has width \(primary.width)")
+                throw fail("tandem secondary was built for a primary of width \(primaryWidth), "
+                           + "the primary has width \(primary.width)")
             }
             if let primaryLayers, primaryLayers > 0, primaryLayers != primary.layerCount {
-                throw fail("tandem secondary was built for a primary of \(primaryLayers) layers, the primary has \(primary.layerCount)")
+                throw fail("tandem secondary was built for a primary of \(primaryLayers) layers, "
+                           + "the primary has \(primary.layerCount)")
             }
         }
         let config = weights.config
-        let pointCounts = layerMap.primaryPoints(secondaryLayers: config.layerCount, primaryLayers: max(primaryLayers ?? 1, 1))
+        let pointCounts = layerMap.primaryPoints(secondaryLayers: config.layerCount,
+                                                 primaryLayers: max(primaryLayers ?? 1, 1))
             .map(\.count)
         let projections = ProjectionWeights(secondaryLayers: config.layerCount, secondaryWidth: config.width,
                                             primaryWidth: primaryWidth, pointCounts: pointCounts)
         try projections.specs.fill(projections.storage, from: tensors, path: path)
-        return SecondaryCheckpoint(weights: weights, projections: projections, layerMap: layerMap, primaryLayers: primaryLayers)
+        return SecondaryCheckpoint(weights: weights, projections: projections, layerMap: layerMap,
+                                   primaryLayers: primaryLayers)
     }
 }

@@ -21,7 +21,8 @@ public final class TandemSecondary: @unchecked Sendable {
         let config = model.config
         let points = layerMap.primaryPoints(secondaryLayers: config.layerCount, primaryLayers: primaryConfig.layerCount)
         precondition(projections.secondaryLayers == config.layerCount && projections.secondaryWidth == config.width
-                     && projections.primaryWidth == primaryConfig.width && projections.pointCounts == points.map(\.count),
+                     && projections.primaryWidth == primaryConfig.width
+                     && projections.pointCounts == points.map(\.count),
                      "projection shapes do not match the models and the layer map")
         self.model = model
         self.projections = projections
@@ -34,8 +35,8 @@ public final class TandemSecondary: @unchecked Sendable {
                    backend: backend)
         }
         keyValueLinears = (0..<config.layerCount).map {
-            Linear(canonical: UnsafePointer(model.weights.tensor($0, .key).baseAddress!), outputs: 2 * config.keyValueWidth,
-                   inputs: config.width, backend: backend)
+            Linear(canonical: UnsafePointer(model.weights.tensor($0, .key).baseAddress!),
+                   outputs: 2 * config.keyValueWidth, inputs: config.width, backend: backend)
         }
         self.maxTokens = maxTokens
         projected = .allocate(capacity: maxTokens * config.width)
@@ -55,9 +56,11 @@ public final class TandemSecondary: @unchecked Sendable {
     /// Writes the cache entries of positions start ..< start + rows.count from the primary's
     /// residual streams in `primaryState` (rows `rows` of its last pass), after truncating the
     /// cache to `start`: the rows replace whatever the secondary had written there itself.
-    public func writeProjectedEntries(from primaryState: ForwardState, rows: Range<Int>, at start: Int, cache: KeyValueCache) {
+    public func writeProjectedEntries(from primaryState: ForwardState, rows: Range<Int>, at start: Int,
+                                      cache: KeyValueCache) {
         let config = model.config, ds = config.width, hd = config.headDimension, kvW = config.keyValueWidth
-        precondition(start <= cache.length, "projected entries at \(start) would leave a gap (cache length \(cache.length))")
+        precondition(start <= cache.length,
+                     "projected entries at \(start) would leave a gap (cache length \(cache.length))")
         model.profiler?.mark()
         cache.truncate(to: start)
         var written = 0

@@ -178,7 +178,9 @@ public final class GGUFFile: @unchecked Sendable {
         var tensors: [GGUFTensorInfo] = []
         let path = self.path
         for info in infos {
-            func fail(_ message: String) -> GGUFError { GGUFError(path: path, message: "tensor '\(info.name)': \(message)") }
+            func fail(_ message: String) -> GGUFError {
+                GGUFError(path: path, message: "tensor '\(info.name)': \(message)")
+            }
             guard info.offset % alignment == 0 else {
                 throw fail("data offset \(info.offset) is not a multiple of the alignment \(alignment)")
             }
