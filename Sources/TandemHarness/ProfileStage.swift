@@ -41,16 +41,24 @@ public enum ProfileStage {
             let isPrimary = model === context.primary
             let profiler = LayerProfiler(models: [(name, model.config.layerCount)])
             let maxTokens = tokenGrid.max()!
+            // Every context keeps its own prefilled cache, and each round visits every context
+            // and every block size (alternating the order of block sizes), so slow drift of the
+            // machine spreads over all cells instead of biasing the context slope or the levels.
+            let vocabulary = UInt64(model.config.vocabularySize)
+            var cells: [(c: Int, cache: ContiguousKeyValueCache, state: ForwardState, generator: SeededGenerator)] = []
             for c in settings.contexts {
                 let cache = model.makeCache(capacity: c + maxTokens + 1)
                 let state = model.makeState(maxTokens: max(maxTokens, c, 1), contextCapacity: c + maxTokens + 1)
                 var generator = SeededGenerator(seed: scenario.seed &+ UInt64(c))
-                let vocabulary = UInt64(model.config.vocabularySize)
                 if c > 0 {
                     model.forward((0..<c).map { _ in Int(generator.next() % vocabulary) }, cache: cache, state: state)
                 }
-                for round in 0..<(settings.warmup + settings.repeats) {
-                    for n in tokenGrid {
+                cells.append((c, cache, state, generator))
+            }
+            for round in 0..<(settings.warmup + settings.repeats) {
+                for cellIndex in cells.indices {
+                    let (c, cache, state) = (cells[cellIndex].c, cells[cellIndex].cache, cells[cellIndex].state)
+                    for n in round % 2 == 0 ? tokenGrid : tokenGrid.reversed() {
                         for quantity in isPrimary ? ["forward"] : ["forward_cold", "forward"] {
                             if quantity == "forward_cold" { flush() }
                             if quantity == "forward" && !isPrimary {
@@ -58,7 +66,7 @@ public enum ProfileStage {
                                 model.forward([0], cache: cache, state: state)
                                 cache.truncate(to: c)
                             }
-                            let block = (0..<n).map { _ in Int(generator.next() % vocabulary) }
+                            let block = (0..<n).map { _ in Int(cells[cellIndex].generator.next() % vocabulary) }
                             profiler.reset()
                             profiler.phase = isPrimary ? (n == 1 ? .decode : .verify) : .draft
                             model.profiler = quantity == "forward" ? profiler : nil
