@@ -9,13 +9,9 @@ public struct MachineLimitsRecord: CSVRecord {
 
     public static let columns = ["threads", "peak_gflops", "dram_read_gbps"]
     public var fields: [CSVValue] { [.integer(threads), .real(peakGigaflops), .real(dramReadGigabytesPerSecond)] }
+}
 
-    public init(threads: Int, peakGigaflops: Double, dramReadGigabytesPerSecond: Double) {
-        self.threads = threads
-        self.peakGigaflops = peakGigaflops
-        self.dramReadGigabytesPerSecond = dramReadGigabytesPerSecond
-    }
-
+extension MachineLimitsRecord {
     public init(row: CSVRow) throws {
         threads = try row.integer("threads")
         peakGigaflops = try row.real("peak_gflops")
@@ -38,16 +34,9 @@ public struct ProfileSample: CSVRecord {
         [.string(model), .string(quantity), .integer(tokens), .integer(context), .integer(repeatIndex),
          .integer(Int(nanoseconds))]
     }
+}
 
-    public init(model: String, quantity: String, tokens: Int, context: Int, repeatIndex: Int, nanoseconds: Double) {
-        self.model = model
-        self.quantity = quantity
-        self.tokens = tokens
-        self.context = context
-        self.repeatIndex = repeatIndex
-        self.nanoseconds = nanoseconds
-    }
-
+extension ProfileSample {
     public init(row: CSVRow) throws {
         model = try row.string("model")
         quantity = try row.string("quantity")
@@ -75,19 +64,9 @@ public struct ProfileLayerSample: CSVRecord {
         [.string(model), layer.map { .integer($0) } ?? "", .string(component), .string(phase), .integer(tokens),
          .integer(context), .integer(repeatIndex), .integer(Int(nanoseconds))]
     }
+}
 
-    public init(model: String, layer: Int?, component: String, phase: String, tokens: Int, context: Int,
-                repeatIndex: Int, nanoseconds: Double) {
-        self.model = model
-        self.layer = layer
-        self.component = component
-        self.phase = phase
-        self.tokens = tokens
-        self.context = context
-        self.repeatIndex = repeatIndex
-        self.nanoseconds = nanoseconds
-    }
-
+extension ProfileLayerSample {
     public init(row: CSVRow) throws {
         model = try row.string("model")
         layer = try row.optionalInteger("layer")
@@ -112,14 +91,9 @@ public struct ProfileOverhead: CSVRecord {
     public var fields: [CSVValue] {
         [.string(model), .string(quantity), .integer(repeatIndex), .integer(Int(nanoseconds))]
     }
+}
 
-    public init(model: String, quantity: String, repeatIndex: Int, nanoseconds: Double) {
-        self.model = model
-        self.quantity = quantity
-        self.repeatIndex = repeatIndex
-        self.nanoseconds = nanoseconds
-    }
-
+extension ProfileOverhead {
     public init(row: CSVRow) throws {
         model = try row.string("model")
         quantity = try row.string("quantity")
@@ -141,15 +115,9 @@ public struct ProfileAcceptance: CSVRecord {
     public var fields: [CSVValue] {
         [.string(strategy.rawValue), .string(secondary), .integer(position), .integer(judged), .integer(accepted)]
     }
+}
 
-    public init(strategy: StrategyKind, secondary: String, position: Int, judged: Int, accepted: Int) {
-        self.strategy = strategy
-        self.secondary = secondary
-        self.position = position
-        self.judged = judged
-        self.accepted = accepted
-    }
-
+extension ProfileAcceptance {
     public init(row: CSVRow) throws {
         let name = try row.string("strategy")
         guard let strategy = StrategyKind(rawValue: name) else {

@@ -41,12 +41,6 @@ public enum SweepAnalysis {
         for (i, v) in b.enumerated() { a[i] += v }
     }
 
-    /// Conditional acceptance per position from judged/accepted counts ([0] when none judged).
-    static func rates(accepted: [Int], judged: [Int]) -> [Double] {
-        let rates = zip(accepted, judged).map { $1 > 0 ? Double($0) / Double($1) : 0 }
-        return rates.isEmpty ? [0] : rates
-    }
-
     public static func results(_ context: RunContext, costs: CalibratedCosts,
                                monteCarloDraws: Int = 400) throws -> [PointResult] {
         let runs = try context.readRecords(SweepRun.self, SweepStage.runsFile) ?? []
@@ -70,7 +64,7 @@ public enum SweepAnalysis {
             let logSummary = Statistics.summarize(pairs.map { log($0) })
             let interval = runs.count > 1 ? (exp(logSummary.confidenceLow), exp(logSummary.confidenceHigh))
                 : (exp(logSummary.mean), exp(logSummary.mean))
-            let acceptance = rates(accepted: accepted, judged: judged)
+            let acceptance = AcceptanceEstimate.measured(judged: judged, accepted: accepted).rates
             var result = PointResult(point: point, tokens: tokens, rounds: rounds,
                                      measuredSpeedup: exp(logSummary.mean),
                                      measuredInterval: interval, measured: Statistics.summarize(pairs),

@@ -81,7 +81,12 @@ public enum SweepStage {
         let prompt = ModelFactory.prompt(sweep.prompt, length: point.context, tokenizer: context.tokenizer)
         let plan = plan(point, sweep)
         let capacity = point.context + sweep.tokens + plan.lookahead + 1
-        let router = point.policy == .router ? try RouterStage.trained(scenario, secondary: secondary.name) : nil
+        // The router trained with this secondary, else the scenario's seeded random one (the
+        // same for every run of the point, not one per run seed).
+        let router = point.policy == .router
+            ? try RouterStage.trained(scenario, secondary: secondary.name)
+                ?? DecodingFactory.defaultRouter(secondaryWidth: secondary.model.config.width, seed: scenario.seed)
+            : nil
         let models = DecodingModelSet(primary: context.primary, secondary: secondary.model, tandem: secondary.tandem,
                                       router: router)
         let probe = CostProbe(point, secondary: secondary, context: context, prompt: prompt)

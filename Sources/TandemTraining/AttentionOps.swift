@@ -54,15 +54,15 @@ public enum AttentionOps {
                     S.gemm(false, true, T, T, hd, scale, q, stride, primaryKeys, 2 * kvW, 0, primaryScores, T)
                 }
                 for t in 0..<T {
-                    let row = p + t * T, start = primaryKV == nil ? 0 : shape.ownStart(t)
-                    for s in 0..<start { row[s] = primaryScores[t * T + s] }
-                    var maximum = row[0]
-                    for s in 0...t { maximum = max(maximum, row[s]) }
+                    let scores = p + t * T, start = primaryKV == nil ? 0 : shape.ownStart(t)
+                    for s in 0..<start { scores[s] = primaryScores[t * T + s] }
+                    var maximum = scores[0]
+                    for s in 0...t { maximum = max(maximum, scores[s]) }
                     var total: S = 0
-                    for s in 0...t { row[s] = S.exponential(row[s] - maximum); total += row[s] }
+                    for s in 0...t { scores[s] = S.exponential(scores[s] - maximum); total += scores[s] }
                     let inverse = 1 / total
-                    for s in 0...t { row[s] *= inverse }
-                    for s in (t + 1)..<T { row[s] = 0 }
+                    for s in 0...t { scores[s] *= inverse }
+                    for s in (t + 1)..<T { scores[s] = 0 }
                 }
                 let o = out + rows * qW + h * hd
                 guard let primaryKV else {
