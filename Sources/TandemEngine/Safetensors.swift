@@ -53,10 +53,17 @@ public enum Safetensors {
 
     /// Reads every tensor of the file at `path` and its metadata.
     public static func read(path: String) throws -> (tensors: [String: Tensor], metadata: [String: String]) {
-        func fail(_ message: String) -> CheckpointError { CheckpointError(path: path, message: message) }
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw fail("cannot be read (missing or unreadable)")
+            throw CheckpointError(path: path, message: "cannot be read (missing or unreadable)")
         }
+        return try read(data: data, path: path)
+    }
+
+    /// Parses the bytes of a safetensors file; `path` names it in errors. Every length, shape and
+    /// offset is checked against the bytes present before anything is allocated.
+    public static func read(data: Data, path: String)
+        throws -> (tensors: [String: Tensor], metadata: [String: String]) {
+        func fail(_ message: String) -> CheckpointError { CheckpointError(path: path, message: message) }
         guard data.count >= 8 else {
             throw fail("truncated: \(data.count) bytes, expected at least 8 for the header length")
         }
@@ -171,6 +178,12 @@ extension ModelWeights {
     /// be present with its shape, and no unknown tensor may be present.
     public static func load(path: String) throws -> ModelWeights {
         let (tensors, metadata) = try Safetensors.read(path: path)
+        return try load(tensors: tensors, metadata: metadata, path: path)
+    }
+
+    /// Loads a checkpoint from its bytes; `path` names it in errors.
+    public static func load(data: Data, path: String) throws -> ModelWeights {
+        let (tensors, metadata) = try Safetensors.read(data: data, path: path)
         return try load(tensors: tensors, metadata: metadata, path: path)
     }
 

@@ -16,6 +16,10 @@ public enum ProfileStage {
         [samplesFile, layersFile, overheadsFile, limitsFile, acceptanceFile].allSatisfy { context.exists($0) }
     }
 
+    /// What an interrupted profile leaves: nothing of its own (its files are written together at
+    /// the end, so a half profile is never mistaken for a whole one).
+    static let unsaved = "the profile is written only when complete, so --resume profiles again"
+
     public static func run(_ context: RunContext) throws {
         let scenario = context.scenario, settings = scenario.profile
         context.log("profile: machine limits...")
@@ -57,6 +61,7 @@ public enum ProfileStage {
             }
             for round in 0..<(settings.warmup + settings.repeats) {
                 for cellIndex in cells.indices {
+                    try context.checkStop(stage: "profile", saved: unsaved)
                     let (c, cache, state) = (cells[cellIndex].c, cells[cellIndex].cache, cells[cellIndex].state)
                     for n in round % 2 == 0 ? tokenGrid : tokenGrid.reversed() {
                         for quantity in isPrimary ? ["forward"] : ["forward_cold", "forward"] {
@@ -92,8 +97,11 @@ public enum ProfileStage {
                 }
             }
         }
+        try context.checkStop(stage: "profile", saved: unsaved)
         try profileProjections(context, into: &samples)
+        try context.checkStop(stage: "profile", saved: unsaved)
         let overheads = try profileOverheads(context)
+        try context.checkStop(stage: "profile", saved: unsaved)
         let acceptance = try profileAcceptance(context)
         try context.write([limitsRecord], to: limitsFile)
         try context.write(samples, to: samplesFile)

@@ -17,10 +17,18 @@ public final class RunContext {
     public let log: (String) -> Void
     /// Progress of a long loop: (done, total, label).
     public let progress: (Int, Int, String) -> Void
+    /// Polled by long loops at safe points (between sweep runs, between profile rounds); true
+    /// stops the stage with `RunInterrupted`, its finished work durable.
+    public let shouldStop: () -> Bool
+    /// The claim on `resultsDirectory` (held as long as the context lives), when the caller took one.
+    public let lock: DirectoryLock?
 
     public init(scenario: Scenario, resultsDirectory: String? = nil, plotsDirectory: String? = nil,
-                log: @escaping (String) -> Void, progress: @escaping (Int, Int, String) -> Void) throws {
+                log: @escaping (String) -> Void, progress: @escaping (Int, Int, String) -> Void,
+                shouldStop: @escaping () -> Bool = { false }, lock: DirectoryLock? = nil) throws {
         self.scenario = scenario
+        self.lock = lock
+        self.shouldStop = shouldStop
         self.resultsDirectory = resultsDirectory ?? scenario.resultsDirectory
         self.plotsDirectory = plotsDirectory ?? scenario.plotsDirectory
         self.log = log
@@ -49,6 +57,13 @@ public final class RunContext {
         }
     }
 
+    /// Throws `RunInterrupted` when a stop was requested; `saved` says what is already durable.
+    public func checkStop(stage: String, saved: String) throws {
+        guard shouldStop() else { return }
+        throw RunInterrupted(stage: stage, saved: saved, scenarioFile: scenario.file,
+                             resultsDirectory: resultsDirectory)
+    }
+
     public func secondary(_ name: String) -> BuiltSecondary { secondaries.first { $0.name == name }! }
 
     public func path(_ file: String) -> String { resultsDirectory + "/" + file }
@@ -70,5 +85,18 @@ public final class RunContext {
 
     public func write<Record: CSVRecord>(_ records: [Record], to file: String) throws {
         try write(CSVTable(records: records), to: file)
+    }
+}
+
+/// A stage stopped on request (SIGINT / SIGTERM) at a safe point.
+public struct RunInterrupted: Error, CustomStringConvertible {
+    public var stage: String
+    /// What is on disk and will be kept by `--resume`.
+    public var saved: String
+    public var scenarioFile: String
+    public var resultsDirectory: String
+    public var description: String {
+        "\(stage) interrupted; \(saved). Continue with: tandem run \(scenarioFile) --results \(resultsDirectory) "
+            + "--resume"
     }
 }

@@ -103,6 +103,7 @@ public struct Scenario: Sendable {
     }
 
     public static func parse(_ text: String, file: String) throws -> Scenario {
+        try TOMLPreflight.check(text, file: file)
         let table: TOMLTable
         do { table = try TOMLTable(string: text) } catch let error as TOMLParseError {
             throw ScenarioError(file: file, key: "",

@@ -58,7 +58,13 @@ public enum SweepStage {
         let pending = all.filter { !finished.contains($0.key) }
         if !pending.isEmpty { context.progress(all.count - pending.count, all.count, "sweep") }
         for (index, point) in pending.enumerated() {
-            runs += try measure(point, context)
+            try context.checkStop(stage: "sweep", saved: "\(all.count - pending.count + index) of \(all.count) "
+                                  + "points are saved in \(context.path(runsFile))")
+            runs += try measure(point, context) {
+                try context.checkStop(stage: "sweep", saved: "\(all.count - pending.count + index) of "
+                                      + "\(all.count) points are saved in \(context.path(runsFile)) (the "
+                                      + "point under way is measured again)")
+            }
             try context.write(runs, to: runsFile)
             context.progress(all.count - pending.count + index + 1, all.count, "sweep")
         }
@@ -73,7 +79,9 @@ public enum SweepStage {
         return Double(baseline.telemetry.decodeNanoseconds)
     }
 
-    static func measure(_ point: SweepPoint, _ context: RunContext) throws -> [SweepRun] {
+    /// Measures one point; `checkStop` runs between its runs (it throws to abandon the point).
+    static func measure(_ point: SweepPoint, _ context: RunContext,
+                        checkStop: () throws -> Void = {}) throws -> [SweepRun] {
         let scenario = context.scenario, sweep = scenario.sweep
         let secondary = context.secondary(point.secondary)
         for model in [context.primary, secondary.model] { model.threads = point.threads }
@@ -93,6 +101,7 @@ public enum SweepStage {
         probe.sample()
         var measured: [(baseline: Double, strategy: Double, baselineFirst: Bool, telemetry: DecodingTelemetry)] = []
         for round in 0..<(sweep.warmup + sweep.repeats) {
+            try checkStop()
             let seed = scenario.seed &+ point.seedOffset &+ UInt64(round)
             var strategy = try DecodingFactory.strategy(plan, models: models, seed: seed, capacity: capacity)
             let baselineFirst = round % 2 == 0 // B A, A B, B A, ...: ABBA

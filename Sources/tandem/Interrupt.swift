@@ -9,12 +9,6 @@ enum Interrupt {
 
     static var requested: Bool { flag != 0 }
 
-    /// Back to the default action (terminate) for stages that do not poll the flag; their
-    /// finished work is already durable (each sweep point is written atomically).
-    static func uninstall() {
-        for signalNumber in [SIGINT, SIGTERM] { signal(signalNumber, SIG_DFL) }
-    }
-
     static func install() {
         for signalNumber in [SIGINT, SIGTERM] {
             signal(signalNumber) { _ in
@@ -31,6 +25,9 @@ func runInterruptible<T>(_ body: () throws -> T) throws -> T {
     do {
         return try body()
     } catch let stop as TrainingInterrupted {
+        printError("Stopped: \(stop)")
+        throw ExitCode(130)
+    } catch let stop as RunInterrupted {
         printError("Stopped: \(stop)")
         throw ExitCode(130)
     }

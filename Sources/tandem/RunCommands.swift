@@ -15,26 +15,22 @@ struct ScenarioOptions: ParsableArguments {
     var plots: String?
 
     /// The run's context; models the scenario trains are trained first (or kept when finished).
+    /// The results directory is claimed (a lock file) for the whole run, and SIGINT / SIGTERM
+    /// stop long stages at a safe point from here on.
     func context() throws -> RunContext {
         var loaded = try Scenario.load(path: scenario)
+        let lock = try DirectoryLock(directory: results ?? loaded.resultsDirectory)
+        Interrupt.install()
         if loaded.training != nil {
-            Interrupt.install()
             let scenario = loaded
             loaded = try runInterruptible {
                 try TrainingStage.run(scenario, resultsDirectory: results, shouldStop: { Interrupt.requested },
                                       log: { printError($0) }, progress: ProgressBars().update)
             }
-            Interrupt.uninstall()
         }
-        var bars: [String: ProgressLine] = [:]
         return try RunContext(scenario: loaded, resultsDirectory: results, plotsDirectory: plots,
-                              log: { printError($0) },
-                              progress: { done, total, label in
-                                  let bar = bars[label] ?? ProgressLine(total: total, label: label)
-                                  bars[label] = bar
-                                  bar.update(done)
-                                  if done == total { bar.finish(); bars[label] = nil }
-                              })
+                              log: { printError($0) }, progress: ProgressBars().update,
+                              shouldStop: { Interrupt.requested }, lock: lock)
     }
 }
 
@@ -53,7 +49,10 @@ struct Run: ParsableCommand {
     var noRender = false
 
     func run() throws {
-        try Pipeline.run(try options.context(), stages: .all, resume: resume, force: force, render: !noRender)
+        let context = try options.context()
+        try runInterruptible {
+            try Pipeline.run(context, stages: .all, resume: resume, force: force, render: !noRender)
+        }
     }
 }
 
@@ -64,7 +63,8 @@ struct Profile: ParsableCommand {
     @OptionGroup var options: ScenarioOptions
 
     func run() throws {
-        try Pipeline.run(try options.context(), stages: [.profile], resume: false, render: false)
+        let context = try options.context()
+        try runInterruptible { try Pipeline.run(context, stages: [.profile], resume: false, render: false) }
     }
 }
 
@@ -78,7 +78,10 @@ struct Sweep: ParsableCommand {
     var force = false
 
     func run() throws {
-        try Pipeline.run(try options.context(), stages: [.sweep, .report], resume: resume, force: force, render: true)
+        let context = try options.context()
+        try runInterruptible {
+            try Pipeline.run(context, stages: [.sweep, .report], resume: resume, force: force, render: true)
+        }
     }
 }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TandemEngine
 import TandemHarness
+import TandemReport
 
 /// `tandem train`: trains the models of a scenario that have `train` tables, then evaluates them.
 struct Train: ParsableCommand {
@@ -33,6 +34,8 @@ struct Train: ParsableCommand {
         guard loaded.training != nil else {
             throw ValidationError("\(scenario) has no [train] table: nothing to train")
         }
+        let lock = try DirectoryLock(directory: results ?? loaded.resultsDirectory)
+        defer { withExtendedLifetime(lock) {} }
         Interrupt.install()
         _ = try runInterruptible {
             try TrainingStage.run(loaded, resultsDirectory: results, threads: threads,

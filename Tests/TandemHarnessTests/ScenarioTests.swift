@@ -45,6 +45,27 @@ import TandemHarness
                     mentions: "unknown key")
     }
 
+    /// toml++ (inside TOMLKit) aborts the process on some control and non-ASCII characters, so
+    /// they are refused first (found by `make fuzz`; its inputs are regression seeds too).
+    @Test func charactersTOMLForbids() {
+        expectError(valid.replacingOccurrences(of: "[sweep]", with: "[\u{02}sweep]"), key: "",
+                    mentions: "control character U+0002 at line 7, column 2")
+        expectError(valid + "\n# a comment with a bell \u{07}", key: "", mentions: "U+0007 at line 10")
+        expectError("name = \"t\"\r[primary]", key: "", mentions: "U+000D at line 1, column 11")
+        expectError(valid.replacingOccurrences(of: "[sweep]", with: "[\u{FFFD}weep]"), key: "",
+                    mentions: "character U+FFFD at line 7, column 2 (outside a string")
+        expectError(valid + "\nnote = \"\u{0}\"", key: "", mentions: "U+0000 at line 10, column 9")
+        // Tabs, CRLF line ends, non-ASCII in strings and comments, escapes and multi-line
+        // strings are TOML.
+        let fine = valid.replacingOccurrences(of: "\n", with: "\r\n")
+            .replacingOccurrences(of: "kind =", with: "kind\t=")
+            .replacingOccurrences(of: "[sweep]",
+                                  with: "[sweep] # Größe \u{1F600}\nprompt = \"\"\"Déjà\n\\\"vu\"\"\"")
+        do { _ = try Scenario.parse(fine, file: "fine.toml") } catch {
+            Issue.record("valid TOML refused: \(error)")
+        }
+    }
+
     @Test func wrongType() {
         expectError(valid.replacingOccurrences(of: "gammas = [1, 2]", with: "gammas = \"1, 2\""), key: "sweep.gammas",
                     mentions: "array of integers")
