@@ -3,6 +3,7 @@
 /// TOMLKit's parser (toml++ 3, compiled with its assertions on) aborts the whole process on some
 /// malformed input instead of reporting it: control characters, and non-ASCII characters where
 /// a key starts (`make fuzz` found both; the inputs are in Tests/Fuzz/regressions/scenario).
+/// It also aborts on a table header whose first character cannot start a key (e.g. `[=x]`).
 /// TOML 1.0 allows neither: bare keys are ASCII letters, digits, `_` and `-`; other characters
 /// live only in strings and comments; control characters other than tab are never allowed raw
 /// (CR only before LF; LF only as a line end or in a multi-line string). So a scan that tracks
@@ -13,6 +14,9 @@ enum TOMLPreflight {
     static func check(_ text: String, file: String) throws {
         let scalars = Array(text.unicodeScalars)
         var state = State.code, line = 1, column = 1, index = 0
+        // Bracket depth (arrays, inline tables, headers) and whether only blanks precede on the
+        // line: a `[` at depth 0 that starts its line opens a table header.
+        var depth = 0, atLineStart = true
         func fail(_ what: String, _ value: UInt32, _ why: String) -> ScenarioError {
             ScenarioError(file: file, key: "", expectation: String(format: "not valid TOML: %@ U+%04X at line %d, "
                                                                    + "column %d (%@)", what, value, line, column, why))
@@ -32,6 +36,20 @@ enum TOMLPreflight {
             }
             switch state {
             case .code:
+                if scalar == "[" && depth == 0 && atLineStart {
+                    var next = index + 1
+                    if next < scalars.count && scalars[next] == "[" { next += 1 }
+                    while next < scalars.count && (scalars[next] == " " || scalars[next] == "\t") { next += 1 }
+                    // (Control and non-ASCII characters get their own error when reached.)
+                    if next < scalars.count, (0x21...0x7E).contains(scalars[next].value),
+                       !Self.startsKey(scalars[next]) && scalars[next] != "]" {
+                        throw fail("table header starting with", scalars[next].value,
+                                   "a key must follow '[': letters, digits, '_', '-' or a quote")
+                    }
+                }
+                if scalar == "[" || scalar == "{" { depth += 1 }
+                if scalar == "]" || scalar == "}" { depth = max(0, depth - 1) }
+                if scalar != " " && scalar != "\t" && !lineBreak { atLineStart = false }
                 if scalar == "#" {
                     state = .comment
                 } else if starts(with: "\"\"\"") {
@@ -58,9 +76,14 @@ enum TOMLPreflight {
                 if starts(with: "'''") { state = .code; width = 3 }
             }
             for consumed in scalars[index..<min(index + width, scalars.count)] {
-                if consumed == "\n" { line += 1; column = 1 } else { column += 1 }
+                if consumed == "\n" { line += 1; column = 1; atLineStart = true } else { column += 1 }
             }
             index += width
         }
+    }
+
+    private static func startsKey(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || scalar == "_"
+                           || scalar == "-" || scalar == "\"" || scalar == "'")
     }
 }

@@ -55,14 +55,21 @@ import TandemHarness
         expectError(valid.replacingOccurrences(of: "[sweep]", with: "[\u{FFFD}weep]"), key: "",
                     mentions: "character U+FFFD at line 7, column 2 (outside a string")
         expectError(valid + "\nnote = \"\u{0}\"", key: "", mentions: "U+0000 at line 10, column 9")
+        expectError(valid.replacingOccurrences(of: "[sweep]", with: "[=weep]"), key: "",
+                    mentions: "table header starting with U+003D at line 7, column 1")
+        expectError(valid + "\n[[ .x]]", key: "", mentions: "table header starting with U+002E at line 10")
         // Tabs, CRLF line ends, non-ASCII in strings and comments, escapes and multi-line
         // strings are TOML.
-        let fine = valid.replacingOccurrences(of: "\n", with: "\r\n")
+        let fine = (valid + "\nmatrix = [\n[1, 2],\n  [3]]\n[[ \"quoted\".x ]]\n[ a . b ]")
+            .replacingOccurrences(of: "\n", with: "\r\n")
             .replacingOccurrences(of: "kind =", with: "kind\t=")
             .replacingOccurrences(of: "[sweep]",
                                   with: "[sweep] # Größe \u{1F600}\nprompt = \"\"\"Déjà\n\\\"vu\"\"\"")
-        do { _ = try Scenario.parse(fine, file: "fine.toml") } catch {
+        // (The scenario's own checks refuse the extra keys; the TOML must pass.)
+        do { _ = try Scenario.parse(fine, file: "fine.toml") } catch where "\(error)".contains("not valid TOML") {
             Issue.record("valid TOML refused: \(error)")
+        } catch {
+            #expect("\(error)".contains("unknown key"), "\(error)")
         }
     }
 
