@@ -20,20 +20,41 @@ import TandemEngine
         return state
     }
 
-    /// Greedy tandem-speed with prompts of 65, 100 and 150 tokens (one, two and three
-    /// projection chunks) equals the primary's greedy output token for token.
+    /// Greedy tandem-speed with prompts of 65, 100 and 150 tokens (two and three projection
+    /// chunks) equals the primary's greedy output token for token. Output identity holds
+    /// whatever the drafter proposes, so the drafts themselves are checked too: the same
+    /// tandem secondary projecting the whole prompt in one chunk (maxTokens 256) proposes the
+    /// same draft candidates, round by round.
     @Test(arguments: [65, 100, 150])
     func longPromptGreedyEqualsPrimary(promptLength: Int) throws {
         let fixture = try DecodingFixture(seed: 8)
         let prompt = seededPrompt(promptLength, seed: UInt64(promptLength))
         #expect(promptLength > Self.chunk)
         let expected = fixture.primaryGreedy(prompt, 40)
+        let oneChunk = TandemSecondary(model: fixture.secondary, projections: fixture.tandem.projections,
+                                       layerMap: fixture.tandem.layerMap, primaryConfig: fixture.primaryConfig,
+                                       maxTokens: 256)
+        func candidates(_ strategy: SpeculativeDecoding) throws -> [[Double]] {
+            try #require(strategy.policy as? RecordingPolicy).rounds.map { $0.decisions.map(\.probe) }
+        }
         for policy: BlockPolicy in [FixedPolicy(gamma: 4), HeuristicPolicy(initial: 2, gammaMax: 6)] {
-            var strategy = fixture.speculative(tandem: true, policy: policy, rule: GreedyAcceptance(), capacity: 400)
+            // Each candidate's argmax, recorded as the policy sees it.
+            let recording = RecordingPolicy(policy) { logits, _ in Double(SamplingParameters.argmax(logits)) }
+            var strategy = fixture.speculative(tandem: true, policy: recording, rule: GreedyAcceptance(),
+                                               capacity: 400)
             let output = strategy.generate(prompt: prompt, maxTokens: 40)
             let firstDifference = zip(output, expected).enumerated().first { $1.0 != $1.1 }?.offset
             #expect(output == expected,
                     "prompt \(promptLength) \(policy.name): first difference at token \(firstDifference ?? -1)")
+            var unchunked = SpeculativeDecoding(primary: fixture.primary,
+                                                drafter: TandemDrafter(tandem: oneChunk, contextCapacity: 400,
+                                                                       maxTokens: 64),
+                                                policy: recording, rule: GreedyAcceptance(), parameters: .greedy,
+                                                seed: 1)
+            #expect(unchunked.generate(prompt: prompt, maxTokens: 40) == expected)
+            let (chunked, whole) = (try candidates(strategy), try candidates(unchunked))
+            #expect(chunked == whole && !chunked.isEmpty,
+                    "prompt \(promptLength) \(policy.name): drafts \(chunked) with chunks, \(whole) in one chunk")
         }
     }
 
