@@ -48,6 +48,5 @@ import TandemEngine
         // This combination alone must exercise both the accept and the reject path.
         #expect(accepted > 0 && rejected > 0,
                 "tandem=\(tandem) \(policyName): accepted \(accepted), rejected \(rejected) in \(rounds) rounds")
-        print("greedy identity tandem=\(tandem) \(policyName): accepted \(accepted), rejected \(rejected)")
     }
 }
