@@ -32,6 +32,7 @@ test: deps models
 	Tests/cli/resume.sh $(BIN)
 	Tests/cli/train_tiny.sh $(BIN)
 	Tests/cli/smollm2.sh $(BIN)
+	Tests/cli/bad_inputs.sh $(BIN)
 	Tests/cli/faults.sh $(BIN)
 	$(BIN) bench --quick --max-tokens 4 --out .build/bench-smoke
 

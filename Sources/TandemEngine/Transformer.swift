@@ -66,8 +66,9 @@ public final class Transformer: @unchecked Sendable {
     public func forward(_ tokens: some Collection<Int>, cache: KeyValueCache, state: ForwardState) {
         let n = tokens.count, start = cache.length, d = config.width
         precondition(n >= 1 && n <= state.maxTokens, "block of \(n) tokens, state holds \(state.maxTokens)")
-        precondition(start + n <= min(cache.capacity, config.maxContext, state.scoreCapacity),
-                     "context \(start + n) exceeds capacity")
+        // fatalError, not precondition: its message survives -O builds (a precondition traps silently).
+        let limit = min(cache.capacity, config.maxContext, state.scoreCapacity)
+        if start + n > limit { fatalError("context \(start + n) exceeds capacity \(limit)") }
         state.tokenCount = n
         let profiler = self.profiler, model = profilerModel
         profiler?.mark()

@@ -1,3 +1,4 @@
+import Foundation
 import TandemEngine
 
 /// Tiny models for decoding tests: a primary, a noisy copy of it (a plain drafter that agrees
@@ -56,4 +57,52 @@ struct DecodingFixture {
         var baseline = AutoregressiveDecoding(name: "primary", model: primary, parameters: .greedy, seed: 0)
         return baseline.generate(prompt: prompt, maxTokens: count)
     }
+}
+
+/// Wraps a block policy and records, per round, every keep/stop decision (with `probe`'s value
+/// of each candidate, e.g. its router prediction), the policy's `maxDrafts` when the round began
+/// and the round's outcome, so tests can replay the rule step by step.
+struct RecordingPolicy: BlockPolicy {
+    struct Round {
+        var maxDrafts: Int
+        var decisions: [(keep: Bool, probe: Double)] = []
+        var drafted = 0, accepted = 0
+    }
+
+    var inner: BlockPolicy
+    let probe: (UnsafeBufferPointer<Float>, Transformer) -> Double
+    private(set) var rounds: [Round] = []
+    private var current: Round?
+
+    init(_ inner: BlockPolicy, probe: @escaping (UnsafeBufferPointer<Float>, Transformer) -> Double = { _, _ in 0 }) {
+        self.inner = inner
+        self.probe = probe
+    }
+
+    var name: String { inner.name }
+    var maxDrafts: Int { inner.maxDrafts }
+    var gammaMax: Int { inner.gammaMax }
+
+    mutating func keepsDraft(position: Int, logits: UnsafeBufferPointer<Float>, drafter: Transformer) -> Bool {
+        if current == nil { current = Round(maxDrafts: inner.maxDrafts) }
+        let keep = inner.keepsDraft(position: position, logits: logits, drafter: drafter)
+        current!.decisions.append((keep, probe(logits, drafter)))
+        return keep
+    }
+
+    mutating func update(drafted: Int, accepted: Int) {
+        var round = current ?? Round(maxDrafts: inner.maxDrafts)
+        round.drafted = drafted
+        round.accepted = accepted
+        rounds.append(round)
+        current = nil
+        inner.update(drafted: drafted, accepted: accepted)
+    }
+}
+
+/// The largest softmax probability (T = 1) of `logits`, in Double.
+func topProbability(_ logits: UnsafeBufferPointer<Float>) -> Double {
+    let maximum = Double(logits.max()!)
+    let exps = logits.map { exp(Double($0) - maximum) }
+    return exps.max()! / exps.reduce(0, +)
 }

@@ -33,7 +33,8 @@ struct PhaseClock {
 public func contextCapacity(prompt: Int, maxTokens: Int, lookahead: Int, models: [ModelConfig]) -> Int {
     let needed = prompt + maxTokens + lookahead + 1
     let limit = models.map(\.maxContext).min() ?? needed
-    precondition(needed <= limit,
-                 "prompt \(prompt) + \(maxTokens) tokens + lookahead \(lookahead) exceeds max_context \(limit)")
+    if needed > limit { // fatalError: its message survives -O builds, a precondition's does not
+        fatalError("prompt \(prompt) + \(maxTokens) tokens + lookahead \(lookahead) exceeds max_context \(limit)")
+    }
     return needed
 }

@@ -34,8 +34,9 @@ public struct SpeculativeDecoding: DecodingStrategy {
         telemetry.promptTokens = prompt.count
         let capacity = drafter.cache.capacity
         let lookahead = policy.gammaMax
-        precondition(prompt.count + maxTokens + lookahead + 1 <= capacity,
-                     "generation exceeds the context capacity \(capacity)")
+        if prompt.count + maxTokens + lookahead + 1 > capacity { // fatalError: the message survives -O
+            fatalError("generation exceeds the context capacity \(capacity)")
+        }
         let cache = primary.makeCache(capacity: capacity)
         primaryCache = cache
         let state = primary.makeState(maxTokens: max(prompt.count, lookahead + 1), contextCapacity: capacity)

@@ -28,8 +28,9 @@ public struct StandaloneTandemDecoding: DecodingStrategy {
         telemetry = DecodingTelemetry(strategy: name)
         telemetry.promptTokens = prompt.count
         let capacity = drafter.cache.capacity
-        precondition(prompt.count + maxTokens + gamma + 1 <= capacity,
-                     "generation exceeds the context capacity \(capacity)")
+        if prompt.count + maxTokens + gamma + 1 > capacity { // fatalError: the message survives -O
+            fatalError("generation exceeds the context capacity \(capacity)")
+        }
         let cache = primary.makeCache(capacity: capacity)
         let state = primary.makeState(maxTokens: max(prompt.count, gamma + 1), contextCapacity: capacity)
         drafter.tandem.requestCaptures(state)
