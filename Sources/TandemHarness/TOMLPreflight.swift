@@ -40,9 +40,7 @@ enum TOMLPreflight {
                     var next = index + 1
                     if next < scalars.count && scalars[next] == "[" { next += 1 }
                     while next < scalars.count && (scalars[next] == " " || scalars[next] == "\t") { next += 1 }
-                    // (Control and non-ASCII characters get their own error when reached.)
-                    if next < scalars.count, (0x21...0x7E).contains(scalars[next].value),
-                       !Self.startsKey(scalars[next]) && scalars[next] != "]" {
+                    if next < scalars.count, !Self.startsKey(scalars[next]) && scalars[next] != "]" {
                         throw fail("table header starting with", scalars[next].value,
                                    "a key must follow '[': letters, digits, '_', '-' or a quote")
                     }

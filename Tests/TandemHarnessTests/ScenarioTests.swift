@@ -48,16 +48,19 @@ import TandemHarness
     /// toml++ (inside TOMLKit) aborts the process on some control and non-ASCII characters, so
     /// they are refused first (found by `make fuzz`; its inputs are regression seeds too).
     @Test func charactersTOMLForbids() {
-        expectError(valid.replacingOccurrences(of: "[sweep]", with: "[\u{02}sweep]"), key: "",
-                    mentions: "control character U+0002 at line 7, column 2")
+        expectError(valid.replacingOccurrences(of: "[sweep]", with: "[s\u{02}weep]"), key: "",
+                    mentions: "control character U+0002 at line 7, column 3")
         expectError(valid + "\n# a comment with a bell \u{07}", key: "", mentions: "U+0007 at line 10")
         expectError("name = \"t\"\r[primary]", key: "", mentions: "U+000D at line 1, column 11")
+        expectError(valid.replacingOccurrences(of: "[sweep]", with: "[s\u{FFFD}eep]"), key: "",
+                    mentions: "character U+FFFD at line 7, column 3 (outside a string")
         expectError(valid.replacingOccurrences(of: "[sweep]", with: "[\u{FFFD}weep]"), key: "",
-                    mentions: "character U+FFFD at line 7, column 2 (outside a string")
+                    mentions: "table header starting with U+FFFD at line 7, column 1")
         expectError(valid + "\nnote = \"\u{0}\"", key: "", mentions: "U+0000 at line 10, column 9")
         expectError(valid.replacingOccurrences(of: "[sweep]", with: "[=weep]"), key: "",
                     mentions: "table header starting with U+003D at line 7, column 1")
         expectError(valid + "\n[[ .x]]", key: "", mentions: "table header starting with U+002E at line 10")
+        expectError(valid + "\n[\n[x]", key: "", mentions: "table header starting with U+000A at line 10")
         // Tabs, CRLF line ends, non-ASCII in strings and comments, escapes and multi-line
         // strings are TOML.
         let fine = (valid + "\nmatrix = [\n[1, 2],\n  [3]]\n[[ \"quoted\".x ]]\n[ a . b ]")
