@@ -3,7 +3,8 @@
 /// TOMLKit's parser (toml++ 3, compiled with its assertions on) aborts the whole process on some
 /// malformed input instead of reporting it: control characters, and non-ASCII characters where
 /// a key starts (`make fuzz` found both; the inputs are in Tests/Fuzz/regressions/scenario).
-/// It also aborts on a table header whose first character cannot start a key (e.g. `[=x]`).
+/// It also aborts on a table header whose first character cannot start a key (e.g. `[=x]`), and
+/// on a `}` where an array expects a value (`[1, }]`).
 /// TOML 1.0 allows neither: bare keys are ASCII letters, digits, `_` and `-`; other characters
 /// live only in strings and comments; control characters other than tab are never allowed raw
 /// (CR only before LF; LF only as a line end or in a multi-line string). So a scan that tracks
@@ -14,9 +15,11 @@ enum TOMLPreflight {
     static func check(_ text: String, file: String) throws {
         let scalars = Array(text.unicodeScalars)
         var state = State.code, line = 1, column = 1, index = 0
-        // Bracket depth (arrays, inline tables, headers) and whether only blanks precede on the
-        // line: a `[` at depth 0 that starts its line opens a table header.
-        var depth = 0, atLineStart = true
+        // Open brackets, innermost last: true for an array (a value list), false for a header or
+        // an inline table; whether the innermost array expects a value next; and whether only
+        // blanks precede on the line (a `[` outside any bracket that starts its line opens a
+        // table header).
+        var open: [Bool] = [], expectsValue = false, atLineStart = true
         func fail(_ what: String, _ value: UInt32, _ why: String) -> ScenarioError {
             ScenarioError(file: file, key: "", expectation: String(format: "not valid TOML: %@ U+%04X at line %d, "
                                                                    + "column %d (%@)", what, value, line, column, why))
@@ -36,17 +39,29 @@ enum TOMLPreflight {
             }
             switch state {
             case .code:
-                if scalar == "[" && depth == 0 && atLineStart {
+                let blank = scalar == " " || scalar == "\t" || lineBreak || value == 0x0D
+                if expectsValue && !blank && scalar != "#" {
+                    if scalar == "}" { throw fail("array value starting with", value, "expected a value or ']'") }
+                    expectsValue = false
+                }
+                if scalar == "[" && open.isEmpty && atLineStart {
+                    // A table header `[key]` or `[[key]]`.
                     var next = index + 1
-                    if next < scalars.count && scalars[next] == "[" { next += 1 }
+                    open.append(false)
+                    if next < scalars.count && scalars[next] == "[" { next += 1; width = 2; open.append(false) }
                     while next < scalars.count && (scalars[next] == " " || scalars[next] == "\t") { next += 1 }
                     if next < scalars.count, !Self.startsKey(scalars[next]) && scalars[next] != "]" {
                         throw fail("table header starting with", scalars[next].value,
                                    "a key must follow '[': letters, digits, '_', '-' or a quote")
                     }
+                } else if scalar == "[" || scalar == "{" {
+                    open.append(scalar == "[")
+                    expectsValue = scalar == "["
+                } else if scalar == "]" || scalar == "}" {
+                    _ = open.popLast()
+                } else if scalar == ",", open.last == true {
+                    expectsValue = true
                 }
-                if scalar == "[" || scalar == "{" { depth += 1 }
-                if scalar == "]" || scalar == "}" { depth = max(0, depth - 1) }
                 if scalar != " " && scalar != "\t" && !lineBreak { atLineStart = false }
                 if scalar == "#" {
                     state = .comment

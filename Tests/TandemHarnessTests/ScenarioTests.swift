@@ -61,9 +61,12 @@ import TandemHarness
                     mentions: "table header starting with U+003D at line 7, column 1")
         expectError(valid + "\n[[ .x]]", key: "", mentions: "table header starting with U+002E at line 10")
         expectError(valid + "\n[\n[x]", key: "", mentions: "table header starting with U+000A at line 10")
+        expectError(valid.replacingOccurrences(of: "gammas = [1, 2]", with: "gammas = [1, # c\n }, 2]"), key: "",
+                    mentions: "array value starting with U+007D at line 9, column 2")
+        expectError(valid + "\nx = [[1], [ }]]", key: "", mentions: "U+007D at line 10, column 13")
         // Tabs, CRLF line ends, non-ASCII in strings and comments, escapes and multi-line
         // strings are TOML.
-        let fine = (valid + "\nmatrix = [\n[1, 2],\n  [3]]\n[[ \"quoted\".x ]]\n[ a . b ]")
+        let fine = (valid + "\nmatrix = [\n[1, 2],\n  [3], {a = 1}, ]\nt = {b = [1]}\n[[ \"quoted\".x ]]\n[ a . b ]")
             .replacingOccurrences(of: "\n", with: "\r\n")
             .replacingOccurrences(of: "kind =", with: "kind\t=")
             .replacingOccurrences(of: "[sweep]",
