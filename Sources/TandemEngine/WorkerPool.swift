@@ -4,7 +4,8 @@ import Synchronization
 /// Persistent worker threads for splitting one kernel call across cores. Dispatch's
 /// `concurrentPerform` wakes threads per call, which costs tens of microseconds on these VMs:
 /// a decode step makes about 60 parallel calls, so that overhead ate the second core's gain.
-/// Workers here spin briefly on a generation counter, then yield, then sleep.
+/// Workers here spin briefly on a generation counter (a decode step's calls come microseconds
+/// apart), then yield, then block on a condition variable, so an idle pool costs no CPU.
 public final class WorkerPool: @unchecked Sendable {
     /// Total threads including the caller's.
     public let threads: Int
@@ -13,8 +14,13 @@ public final class WorkerPool: @unchecked Sendable {
     private var task: ((Int) -> Void)?
     private var taskCount = 0
     private let lock = NSLock()
+    /// Workers blocked (or about to block) in `sleeping`; `run` wakes them only when non-zero.
+    private let sleepers = Atomic<Int>(0)
+    private let sleeping = NSCondition()
 
     private static let registry = Mutex<[Int: WorkerPool]>([:])
+    /// Each worker's CPU-time clock (for `workerCPUSeconds`), registered as it starts.
+    private let workerClocks = Mutex<[clockid_t]>([])
 
     /// The shared pool with `threads` threads (created on first use, never torn down).
     public static func shared(threads: Int) -> WorkerPool {
@@ -48,7 +54,14 @@ public final class WorkerPool: @unchecked Sendable {
             task = escapable
             taskCount = count
             pending.store(threads - 1, ordering: .relaxed)
-            generation.add(1, ordering: .releasing)
+            // Sequentially consistent with the workers' sleepers.add / generation.load: either a
+            // worker going to sleep sees the new generation, or this sees the sleeper and wakes it.
+            generation.add(1, ordering: .sequentiallyConsistent)
+            if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
+                sleeping.lock()
+                sleeping.broadcast()
+                sleeping.unlock()
+            }
             for i in stride(from: 0, to: count, by: threads) { escapable(i) }
             var spins = 0
             while pending.load(ordering: .acquiring) > 0 {
@@ -59,14 +72,44 @@ public final class WorkerPool: @unchecked Sendable {
         }
     }
 
+    /// CPU time the worker threads have used so far (seconds, all workers together): an idle
+    /// pool must not add to it.
+    public func workerCPUSeconds() -> Double {
+        workerClocks.withLock { clocks in
+            clocks.reduce(0.0) { total, clock in
+                var time = timespec()
+                clock_gettime(clock, &time)
+                return total + Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
+            }
+        }
+    }
+
+    /// Workers that have started (and registered their clocks).
+    public var startedWorkers: Int { workerClocks.withLock { $0.count } }
+
     private func workerLoop(_ worker: Int) {
+        var clock = clockid_t()
+        if pthread_getcpuclockid(pthread_self(), &clock) == 0 { workerClocks.withLock { $0.append(clock) } }
         var seen = 0
         while true {
             var spins = 0
             var current = generation.load(ordering: .acquiring)
+            var idleSince: UInt64 = 0
             while current == seen {
                 spins += 1
-                if spins > 200_000 { usleep(50) } else if spins > 20_000 { sched_yield() }
+                // Spin (calls within a step come microseconds apart), then yield for up to 2 ms
+                // (a drafting phase between the primary's calls), then block.
+                if spins == 20_000 { idleSince = DispatchTime.now().uptimeNanoseconds }
+                if spins > 20_000 && spins % 64 == 0
+                    && DispatchTime.now().uptimeNanoseconds - idleSince > 2_000_000 {
+                    sleeping.lock()
+                    sleepers.add(1, ordering: .sequentiallyConsistent)
+                    while generation.load(ordering: .sequentiallyConsistent) == seen { sleeping.wait() }
+                    sleepers.subtract(1, ordering: .sequentiallyConsistent)
+                    sleeping.unlock()
+                } else if spins > 20_000 {
+                    sched_yield()
+                }
                 current = generation.load(ordering: .acquiring)
             }
             seen = current

@@ -1,0 +1,38 @@
+import Foundation
+import Testing
+import TandemEngine
+
+/// The persistent worker pool: every index runs exactly once per call, also when the workers
+/// had gone to sleep between calls, and an idle pool does not burn CPU.
+@Suite(.serialized) struct WorkerPoolTests {
+    /// Reference: a per-index counter; each call must leave every index at exactly one.
+    @Test func everyIndexOnceAcrossSleeps() {
+        let pool = WorkerPool.shared(threads: 3)
+        for round in 0..<40 {
+            let count = 1 + (round * 7) % 23
+            let hits = UnsafeMutablePointer<Int>.allocate(capacity: count)
+            hits.initialize(repeating: 0, count: count)
+            defer { hits.deallocate() }
+            pool.run(count) { hits[$0] += 1 }
+            let counts = Array(UnsafeBufferPointer(start: hits, count: count))
+            #expect(counts.allSatisfy { $0 == 1 }, "round \(round): per-index calls \(counts)")
+            // Every fifth round the workers get time to fall asleep; the next call must wake them.
+            if round % 5 == 4 { usleep(30_000) }
+        }
+    }
+
+    /// Idle workers block instead of polling: over 400 ms of idleness (after the spin phase,
+    /// which lasts a few ms), the two workers together may use at most 8 ms of CPU (1% of their
+    /// time). A pool that polls with usleep(50) uses several times that on these machines.
+    @Test func idleWorkersUseNoCPU() throws {
+        let pool = WorkerPool.shared(threads: 3)
+        pool.run(64) { _ in }
+        for _ in 0..<100 where pool.startedWorkers < 2 { usleep(1_000) }
+        try #require(pool.startedWorkers == 2, "the pool's workers did not start")
+        usleep(100_000)
+        let before = pool.workerCPUSeconds()
+        usleep(400_000)
+        let used = pool.workerCPUSeconds() - before
+        #expect(used <= 0.008, "idle workers used \(used * 1e3) ms of CPU in 400 ms (bound 8 ms)")
+    }
+}
