@@ -16,9 +16,13 @@ public final class ForwardState: @unchecked Sendable {
     private(set) var captured: [Int: UnsafeMutablePointer<Float>] = [:]
     /// Tokens of the last forward pass.
     public internal(set) var tokenCount = 0
+    /// The run's threads and timers for every forward pass on this state.
+    public var settings: ForwardSettings
 
-    public init(config: ModelConfig, maxTokens: Int, contextCapacity: Int? = nil) {
+    public init(config: ModelConfig, maxTokens: Int, contextCapacity: Int? = nil,
+                settings: ForwardSettings = ForwardSettings()) {
         self.config = config
+        self.settings = settings
         self.maxTokens = maxTokens
         scoreCapacity = contextCapacity ?? config.maxContext
         func buffer(_ count: Int) -> UnsafeMutablePointer<Float> {

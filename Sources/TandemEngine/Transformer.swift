@@ -19,11 +19,9 @@ public final class Transformer: @unchecked Sendable {
     public let config: ModelConfig
     public let weights: ModelWeights
     public let backend: KernelBackend
-    /// Threads for products and attention heads (OpenBLAS's count is set process-wide).
-    public var threads: Int
-    /// Per-layer timers (nil: not profiled) and this model's index in that profiler.
-    public var profiler: LayerProfiler?
-    public var profilerModel = 0
+    /// The thread count the kernel choice (`auto`) was planned for, and the default of
+    /// `makeState`; a run picks its own in `ForwardSettings` (OpenBLAS's count is process-wide).
+    public let plannedThreads: Int
     let layers: [LayerLinears]
     let head: Linear
     let rotary: RotaryTable
@@ -33,7 +31,7 @@ public final class Transformer: @unchecked Sendable {
         self.config = config
         self.weights = weights
         self.backend = backend
-        self.threads = threads
+        self.plannedThreads = max(threads, 1)
         let linearBackend: KernelBackend = backend == .openblas ? .openblas : .packed
         layers = (0..<config.layerCount).map { layer in
             func linear(_ first: ParameterTable.LayerTensor, outputs: Int, inputs: Int) -> Linear {
@@ -58,8 +56,12 @@ public final class Transformer: @unchecked Sendable {
         ContiguousKeyValueCache(config: config, capacity: capacity)
     }
 
-    public func makeState(maxTokens: Int, contextCapacity: Int? = nil) -> ForwardState {
-        ForwardState(config: config, maxTokens: maxTokens, contextCapacity: contextCapacity)
+    /// Scratch state for blocks of up to `maxTokens`; `settings` (default: `plannedThreads`, no
+    /// timers) drive every forward pass on it.
+    public func makeState(maxTokens: Int, contextCapacity: Int? = nil,
+                          settings: ForwardSettings? = nil) -> ForwardState {
+        ForwardState(config: config, maxTokens: maxTokens, contextCapacity: contextCapacity,
+                     settings: settings ?? ForwardSettings(threads: plannedThreads))
     }
 
     /// Runs `tokens` (n >= 1) at positions cache.length ..< cache.length + n.
@@ -70,7 +72,8 @@ public final class Transformer: @unchecked Sendable {
         let limit = min(cache.capacity, config.maxContext, state.scoreCapacity)
         if start + n > limit { fatalError("context \(start + n) exceeds capacity \(limit)") }
         state.tokenCount = n
-        let profiler = self.profiler, model = profilerModel
+        let settings = state.settings, threads = settings.threads
+        let profiler = settings.profiler, model = settings.profilerModel
         profiler?.mark()
         let embedding = weights.tensor(ParameterTable.embedding).baseAddress!
         for (row, token) in tokens.enumerated() {
@@ -80,8 +83,8 @@ public final class Transformer: @unchecked Sendable {
         state.captured[0].map { $0.update(from: state.residual, count: n * d) }
         profiler?.lap(model: model, layer: -1, .embedding, tokens: n)
         for layer in 0..<config.layerCount {
-            attentionBlock(layer: layer, tokens: n, start: start, cache: cache, state: state)
-            feedForwardBlock(layer: layer, tokens: n, state: state)
+            attentionBlock(layer: layer, tokens: n, start: start, cache: cache, state: state, settings: settings)
+            feedForwardBlock(layer: layer, tokens: n, state: state, settings: settings)
             state.captured[layer + 1].map { $0.update(from: state.residual, count: n * d) }
         }
         cache.extend(by: n)
@@ -96,7 +99,9 @@ public final class Transformer: @unchecked Sendable {
         profiler?.lap(model: model, layer: -1, .lmHead, tokens: n)
     }
 
-    private func attentionBlock(layer: Int, tokens n: Int, start: Int, cache: KeyValueCache, state: ForwardState) {
+    private func attentionBlock(layer: Int, tokens n: Int, start: Int, cache: KeyValueCache, state: ForwardState,
+                                settings: ForwardSettings) {
+        let threads = settings.threads, profiler = settings.profiler, profilerModel = settings.profilerModel
         let d = config.width, hd = config.headDimension
         let qW = config.queryWidth, kvW = config.keyValueWidth, stride = qW + 2 * kvW
         let norm = weights.tensor(layer, .attentionNorm).baseAddress!
@@ -147,7 +152,8 @@ public final class Transformer: @unchecked Sendable {
         profiler?.lap(model: profilerModel, layer: layer, .attentionProjection, tokens: n)
     }
 
-    private func feedForwardBlock(layer: Int, tokens n: Int, state: ForwardState) {
+    private func feedForwardBlock(layer: Int, tokens n: Int, state: ForwardState, settings: ForwardSettings) {
+        let threads = settings.threads, profiler = settings.profiler, profilerModel = settings.profilerModel
         let d = config.width, f = config.feedForwardWidth
         let norm = weights.tensor(layer, .feedForwardNorm).baseAddress!
         for row in 0..<n {

@@ -19,11 +19,12 @@ final class CostProbe {
         draft = secondary.model
         gamma = point.gamma
         context = prompt.count
-        let capacity = prompt.count + point.gamma + 2
+        let capacity = prompt.count + point.gamma + 2, settings = ForwardSettings(threads: point.threads)
         primaryCache = primary.makeCache(capacity: capacity)
-        primaryState = primary.makeState(maxTokens: max(prompt.count, point.gamma + 1), contextCapacity: capacity)
+        primaryState = primary.makeState(maxTokens: max(prompt.count, point.gamma + 1), contextCapacity: capacity,
+                                         settings: settings)
         draftCache = draft.makeCache(capacity: capacity)
-        draftState = draft.makeState(maxTokens: prompt.count, contextCapacity: capacity)
+        draftState = draft.makeState(maxTokens: prompt.count, contextCapacity: capacity, settings: settings)
         primary.forward(prompt, cache: primaryCache, state: primaryState)
         draft.forward(prompt, cache: draftCache, state: draftState)
     }

@@ -82,9 +82,10 @@ public enum DecodingFactory {
             : SpeculativeSampling(parameters: plan.sampling, seed: ruleSeed)
     }
 
-    /// The strategy of `plan` over `models` for a generation of up to `capacity` positions.
+    /// The strategy of `plan` over `models` for a generation of up to `capacity` positions, run
+    /// with `settings` (threads and timers of this run; default each model's planned threads).
     public static func strategy(_ plan: DecodingPlan, models: DecodingModelSet, seed: UInt64,
-                                capacity: Int) throws -> DecodingStrategy {
+                                capacity: Int, settings: DecodingSettings? = nil) throws -> DecodingStrategy {
         func need<T>(_ value: T?, _ what: String) throws -> T {
             guard let value else {
                 throw DecodingSetupError(message: "strategy \(plan.strategy.rawValue) needs \(what)")
@@ -93,28 +94,30 @@ public enum DecodingFactory {
         }
         switch plan.strategy {
         case .primary:
-            return AutoregressiveDecoding(name: "primary", model: models.primary, parameters: plan.sampling, seed: seed)
+            return AutoregressiveDecoding(name: "primary", model: models.primary, parameters: plan.sampling, seed: seed,
+                                          settings: settings?.primary)
         case .secondary:
             return AutoregressiveDecoding(name: "secondary", model: try need(models.secondary, "a secondary"),
-                                          parameters: plan.sampling, seed: seed)
+                                          parameters: plan.sampling, seed: seed, settings: settings?.secondary)
         case .tandem:
             return StandaloneTandemDecoding(primary: models.primary,
                                             tandem: try need(models.tandem, "a tandem secondary"),
                                             gamma: plan.gamma, parameters: plan.sampling, seed: seed,
-                                            contextCapacity: capacity)
+                                            contextCapacity: capacity, settings: settings)
         case .speed, .tandemSpeed:
             let drafter: Drafter = plan.strategy == .tandemSpeed
                 ? TandemDrafter(tandem: try need(models.tandem, "a tandem secondary"), contextCapacity: capacity,
-                                maxTokens: plan.lookahead)
+                                maxTokens: plan.lookahead, settings: settings?.secondary)
                 : PlainDrafter(model: try need(models.secondary, "a secondary"), contextCapacity: capacity,
-                               maxTokens: plan.lookahead)
+                               maxTokens: plan.lookahead, settings: settings?.secondary)
             var router = models.router
             if plan.policy == .router && router == nil {
                 let width = (models.secondary ?? models.tandem?.model)?.config.width ?? 1
                 router = defaultRouter(secondaryWidth: width, seed: seed)
             }
             return SpeculativeDecoding(primary: models.primary, drafter: drafter, policy: policy(plan, router: router),
-                                       rule: rule(plan, seed: seed), parameters: plan.sampling, seed: seed)
+                                       rule: rule(plan, seed: seed), parameters: plan.sampling, seed: seed,
+                                       primarySettings: settings?.primary)
         }
     }
 }

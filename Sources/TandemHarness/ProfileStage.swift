@@ -23,7 +23,7 @@ public enum ProfileStage {
     public static func run(_ context: RunContext) throws {
         let scenario = context.scenario, settings = scenario.profile
         context.log("profile: machine limits...")
-        let limits = MachineLimits.measure(threads: context.primary.threads, repeats: 3)
+        let limits = MachineLimits.measure(threads: context.primary.plannedThreads, repeats: 3)
         let limitsRecord = MachineLimitsRecord(threads: limits.threads, peakGigaflops: limits.peakFlops / 1e9,
                                                dramReadGigabytesPerSecond: limits.bandwidth / 1e9)
         var samples: [ProfileSample] = []
@@ -74,9 +74,9 @@ public enum ProfileStage {
                             let block = (0..<n).map { _ in Int(cells[cellIndex].generator.next() % vocabulary) }
                             profiler.reset()
                             profiler.phase = isPrimary ? (n == 1 ? .decode : .verify) : .draft
-                            model.profiler = quantity == "forward" ? profiler : nil
+                            state.settings.profiler = quantity == "forward" ? profiler : nil
                             let seconds = elapsedSeconds { model.forward(block, cache: cache, state: state) }
-                            model.profiler = nil
+                            state.settings.profiler = nil
                             cache.truncate(to: c)
                             guard round >= settings.warmup else { continue }
                             let repeatIndex = round - settings.warmup
@@ -193,25 +193,25 @@ public enum ProfileStage {
         for target in [nil] + context.secondaries.map(Optional.some) {
             let profiler = LayerProfiler(models: [("primary", context.primary.config.layerCount),
                                                   ("secondary", target?.model.config.layerCount ?? 1)])
-            context.primary.profiler = profiler
-            target?.model.profiler = profiler
-            target?.model.profilerModel = 1
-            defer { context.primary.profiler = nil; target?.model.profiler = nil; target?.model.profilerModel = 0 }
+            let runSettings = DecodingSettings(threads: context.primary.plannedThreads, profiler: profiler)
             for round in 0..<(settings.warmup + settings.repeats) {
                 profiler.reset()
                 var strategy: DecodingStrategy
                 if let target {
                     let drafter: Drafter = target.tandem.map {
-                        TandemDrafter(tandem: $0, contextCapacity: capacity, maxTokens: 8)
-                    } ?? PlainDrafter(model: target.model, contextCapacity: capacity, maxTokens: 8)
+                        TandemDrafter(tandem: $0, contextCapacity: capacity, maxTokens: 8,
+                                      settings: runSettings.secondary)
+                    } ?? PlainDrafter(model: target.model, contextCapacity: capacity, maxTokens: 8,
+                                      settings: runSettings.secondary)
                     strategy = SpeculativeDecoding(primary: context.primary, drafter: drafter,
                                                    policy: FixedPolicy(gamma: 3),
                                                    rule: OracleAcceptance(alphas: [0.6], parameters: .greedy,
                                                                           seed: UInt64(round)),
-                                                   parameters: .greedy, seed: UInt64(round))
+                                                   parameters: .greedy, seed: UInt64(round),
+                                                   primarySettings: runSettings.primary)
                 } else {
                     strategy = AutoregressiveDecoding(name: "primary", model: context.primary, parameters: .greedy,
-                                                      seed: 0)
+                                                      seed: 0, settings: runSettings.primary)
                 }
                 _ = strategy.generate(prompt: prompt, maxTokens: tokens)
                 guard round >= settings.warmup else { continue }

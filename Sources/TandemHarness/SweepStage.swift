@@ -74,7 +74,8 @@ public enum SweepStage {
     static func runBaseline(_ point: SweepPoint, _ context: RunContext, prompt: [Int]) -> Double {
         let sweep = context.scenario.sweep
         var baseline = AutoregressiveDecoding(name: "primary", model: context.primary, parameters: sweep.sampling,
-                                              seed: context.scenario.seed)
+                                              seed: context.scenario.seed,
+                                              settings: ForwardSettings(threads: point.threads))
         _ = baseline.generate(prompt: prompt, maxTokens: sweep.tokens)
         return Double(baseline.telemetry.decodeNanoseconds)
     }
@@ -84,7 +85,8 @@ public enum SweepStage {
                         checkStop: () throws -> Void = {}) throws -> [SweepRun] {
         let scenario = context.scenario, sweep = scenario.sweep
         let secondary = context.secondary(point.secondary)
-        for model in [context.primary, secondary.model] { model.threads = point.threads }
+        // The point's threads are this run's settings (the models are shared by every point).
+        let settings = DecodingSettings(threads: point.threads)
         setBLASThreads(point.threads)
         let prompt = ModelFactory.prompt(sweep.prompt, length: point.context, tokenizer: context.tokenizer)
         let plan = plan(point, sweep)
@@ -103,7 +105,8 @@ public enum SweepStage {
         for round in 0..<(sweep.warmup + sweep.repeats) {
             try checkStop()
             let seed = scenario.seed &+ point.seedOffset &+ UInt64(round)
-            var strategy = try DecodingFactory.strategy(plan, models: models, seed: seed, capacity: capacity)
+            var strategy = try DecodingFactory.strategy(plan, models: models, seed: seed, capacity: capacity,
+                                                        settings: settings)
             let baselineFirst = round % 2 == 0 // B A, A B, B A, ...: ABBA
             var baseline = 0.0
             if baselineFirst { baseline = runBaseline(point, context, prompt: prompt) }

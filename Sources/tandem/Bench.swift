@@ -179,14 +179,14 @@ struct Bench: ParsableCommand {
                 let block = (0..<n).map { _ in Int(generator.next() % UInt64(model.config.vocabularySize)) }
                 var times = [0.0, 0.0]
                 for profiled in (round % 2 == 0 ? [false, true] : [true, false]) {
-                    model.profiler = profiled ? profiler : nil
+                    state.settings.profiler = profiled ? profiler : nil
                     times[profiled ? 1 : 0] = elapsedSeconds { model.forward(block, cache: cache, state: state) }
                     cache.truncate(to: context)
                 }
                 if round > 0 { ratios[index].append(times[1] / times[0]) }
             }
         }
-        model.profiler = nil
+        state.settings.profiler = nil
         return ratios.map { Statistics.summarize($0).median - 1 }
     }
 

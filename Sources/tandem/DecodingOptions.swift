@@ -68,8 +68,10 @@ struct DecodingOptions: ParsableArguments {
     }
 
     /// Builds the strategy over `models` for a generation of up to `capacity` positions.
-    func makeStrategy(models: DecodingModels, seed: UInt64, capacity: Int) throws -> DecodingStrategy {
-        try DecodingFactory.strategy(try plan(), models: models.modelSet, seed: seed, capacity: capacity)
+    func makeStrategy(models: DecodingModels, seed: UInt64, capacity: Int,
+                      settings: DecodingSettings) throws -> DecodingStrategy {
+        try DecodingFactory.strategy(try plan(), models: models.modelSet, seed: seed, capacity: capacity,
+                                     settings: settings)
     }
 }
 

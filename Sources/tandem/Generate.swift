@@ -62,12 +62,9 @@ struct Generate: ParsableCommand {
         }
         let profiler = LayerProfiler(models: [("primary", built.primary.config.layerCount),
                                               ("secondary", built.secondary.config.layerCount)])
-        if !noTimers {
-            built.primary.profiler = profiler
-            built.secondary.profiler = profiler
-            built.secondary.profilerModel = 1
-        }
-        var strategy = try decoding.makeStrategy(models: built, seed: engine.seed, capacity: capacity)
+        let settings = DecodingSettings(threads: engine.threads, profiler: noTimers ? nil : profiler)
+        var strategy = try decoding.makeStrategy(models: built, seed: engine.seed, capacity: capacity,
+                                                 settings: settings)
         let output = strategy.generate(prompt: tokens, maxTokens: maxTokens)
         // Raw bytes: a token that ends inside a UTF-8 character is passed through, not repaired.
         FileHandle.standardOutput.write(Data(built.tokenizer.decode(output)))

@@ -45,12 +45,13 @@ struct DecodingFixture {
 
     func speculative(tandem useTandem: Bool, drafter plain: Transformer? = nil, policy: BlockPolicy,
                      rule: AcceptanceRule, parameters: SamplingParameters = .greedy, seed: UInt64 = 1,
-                     capacity: Int = 200) -> SpeculativeDecoding {
+                     capacity: Int = 200, settings: DecodingSettings? = nil) -> SpeculativeDecoding {
         let drafter: Drafter = useTandem
-            ? TandemDrafter(tandem: tandem, contextCapacity: capacity, maxTokens: 64)
-            : PlainDrafter(model: plain ?? noisyCopy, contextCapacity: capacity, maxTokens: 64)
+            ? TandemDrafter(tandem: tandem, contextCapacity: capacity, maxTokens: 64, settings: settings?.secondary)
+            : PlainDrafter(model: plain ?? noisyCopy, contextCapacity: capacity, maxTokens: 64,
+                           settings: settings?.secondary)
         return SpeculativeDecoding(primary: primary, drafter: drafter, policy: policy, rule: rule,
-                                   parameters: parameters, seed: seed)
+                                   parameters: parameters, seed: seed, primarySettings: settings?.primary)
     }
 
     func primaryGreedy(_ prompt: [Int], _ count: Int) -> [Int] {

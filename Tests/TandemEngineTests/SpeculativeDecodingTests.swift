@@ -111,13 +111,9 @@ import TandemEngine
         let gamma = 4
         let profiler = LayerProfiler(models: [("primary", fixture.primaryConfig.layerCount),
                                               ("secondary", fixture.secondaryConfig.layerCount)])
-        fixture.primary.profiler = profiler
-        fixture.secondary.profiler = profiler
-        fixture.secondary.profilerModel = 1
-        defer { fixture.primary.profiler = nil; fixture.secondary.profiler = nil }
         var strategy = fixture.speculative(tandem: true, policy: FixedPolicy(gamma: gamma),
                                            rule: OracleAcceptance(alphas: alphas, parameters: .greedy, seed: 9),
-                                           capacity: 1900)
+                                           capacity: 1900, settings: DecodingSettings(threads: 1, profiler: profiler))
         _ = strategy.generate(prompt: [1, 2, 3], maxTokens: 1800)
         let telemetry = strategy.telemetry
         for (position, alpha) in alphas.enumerated() {

@@ -31,4 +31,32 @@ import TandemEngine
         }
         #expect(outputs[0] == outputs[1])
     }
+
+    /// Threads and timers are settings of a run (its state), not of the shared model: one model
+    /// serves, interleaved, a one-thread profiled run and a two-thread unprofiled run; the
+    /// second's passes never reach the first's timers, and their logits agree bit for bit.
+    @Test func settingsArePerRun() throws {
+        let config = ModelConfig(vocabularySize: 64, width: 96, layerCount: 2, headCount: 6, keyValueHeadCount: 2,
+                                 feedForwardWidth: 160, maxContext: 64)
+        let model = Transformer(weights: try ModelWeights.random(config: config, seed: 5), backend: .packed)
+        let profiler = LayerProfiler(models: [("primary", config.layerCount)])
+        let profiled = model.makeState(maxTokens: 4, contextCapacity: 32,
+                                       settings: ForwardSettings(threads: 1, profiler: profiler))
+        let plain = model.makeState(maxTokens: 4, contextCapacity: 32, settings: ForwardSettings(threads: 2))
+        let profiledCache = model.makeCache(capacity: 32), plainCache = model.makeCache(capacity: 32)
+        for step in 0..<5 {
+            model.forward([step, step + 1], cache: profiledCache, state: profiled)
+            model.forward([step, step + 1], cache: plainCache, state: plain)
+            let differing = (0..<2).flatMap { row in zip(profiled.logits(row), plain.logits(row)) }
+                .filter { $0.bitPattern != $1.bitPattern }.count
+            #expect(differing == 0, "step \(step): \(differing) logits differ between the two runs")
+            // An extra pass of the unprofiled run, rolled back: still not the profiled run's.
+            model.forward([step + 2], cache: plainCache, state: plain)
+            plainCache.truncate(to: plainCache.length - 1)
+        }
+        let head = profiler.records.filter { $0.component == .lmHead }
+        #expect(head.count == 1 && head.first?.slot.calls == 5,
+                "the profiled run made 5 passes; its timers saw \(head.first?.slot.calls ?? 0)")
+        #expect(model.plannedThreads == 1 && plain.settings.threads == 2 && profiled.settings.threads == 1)
+    }
 }

@@ -7,10 +7,14 @@ public struct AutoregressiveDecoding: DecodingStrategy {
     public let model: Transformer
     public var sampler: SeededSampler
     public private(set) var telemetry: DecodingTelemetry
+    /// This run's threads and timers (default: the model's planned threads, no timers).
+    public let settings: ForwardSettings
 
-    public init(name: String, model: Transformer, parameters: SamplingParameters, seed: UInt64) {
+    public init(name: String, model: Transformer, parameters: SamplingParameters, seed: UInt64,
+                settings: ForwardSettings? = nil) {
         self.name = name
         self.model = model
+        self.settings = settings ?? ForwardSettings(threads: model.plannedThreads)
         sampler = SeededSampler(parameters: parameters, seed: seed)
         telemetry = DecodingTelemetry(strategy: name)
     }
@@ -21,8 +25,8 @@ public struct AutoregressiveDecoding: DecodingStrategy {
         telemetry.promptTokens = prompt.count
         let capacity = contextCapacity(prompt: prompt.count, maxTokens: maxTokens, lookahead: 0, models: [model.config])
         let cache = model.makeCache(capacity: capacity)
-        let state = model.makeState(maxTokens: prompt.count, contextCapacity: capacity)
-        let profiler = model.profiler
+        let state = model.makeState(maxTokens: prompt.count, contextCapacity: capacity, settings: settings)
+        let profiler = settings.profiler
         var clock = PhaseClock(profiler: profiler)
         let start = DispatchTime.now().uptimeNanoseconds
         clock.enter(.prefill, telemetry: &telemetry)
@@ -43,9 +47,9 @@ public struct AutoregressiveDecoding: DecodingStrategy {
     }
 
     private mutating func sample(_ logits: UnsafeBufferPointer<Float>) -> Int {
-        model.profiler?.mark()
+        settings.profiler?.mark()
         let token = sampler.sample(logits)
-        model.profiler?.lap(model: model.profilerModel, layer: -1, .sampling, tokens: 1)
+        settings.profiler?.lap(model: settings.profilerModel, layer: -1, .sampling, tokens: 1)
         return token
     }
 }

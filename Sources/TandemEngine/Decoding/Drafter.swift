@@ -40,10 +40,11 @@ public final class PlainDrafter: Drafter {
     public let state: ForwardState
     public var kind: String { "plain" }
 
-    public init(model: Transformer, contextCapacity: Int, maxTokens: Int) {
+    /// `settings`: the run's threads and timers (default: the model's planned threads, none).
+    public init(model: Transformer, contextCapacity: Int, maxTokens: Int, settings: ForwardSettings? = nil) {
         self.model = model
         cache = model.makeCache(capacity: contextCapacity)
-        state = model.makeState(maxTokens: maxTokens, contextCapacity: contextCapacity)
+        state = model.makeState(maxTokens: maxTokens, contextCapacity: contextCapacity, settings: settings)
     }
 
     public func prefill(prompt: [Int], primaryState: ForwardState) {
@@ -57,9 +58,9 @@ public final class PlainDrafter: Drafter {
     }
 
     public func commit(kept: Int, verifiedAt start: Int, primaryState: ForwardState) {
-        model.profiler?.mark()
+        state.settings.profiler?.mark()
         cache.truncate(to: min(cache.length, start + kept))
-        model.profiler?.lap(model: model.profilerModel, layer: -1, .cache, tokens: 0)
+        state.settings.profiler?.lap(model: state.settings.profilerModel, layer: -1, .cache, tokens: 0)
     }
 }
 
@@ -72,18 +73,21 @@ public final class TandemDrafter: Drafter {
     public var model: Transformer { tandem.model }
     public var kind: String { "tandem" }
 
-    public init(tandem: TandemSecondary, contextCapacity: Int, maxTokens: Int) {
+    /// `settings`: the run's threads and timers (default: the model's planned threads, none).
+    public init(tandem: TandemSecondary, contextCapacity: Int, maxTokens: Int, settings: ForwardSettings? = nil) {
         self.tandem = tandem
         cache = tandem.model.makeCache(capacity: contextCapacity)
-        state = tandem.model.makeState(maxTokens: maxTokens, contextCapacity: contextCapacity)
+        state = tandem.model.makeState(maxTokens: maxTokens, contextCapacity: contextCapacity, settings: settings)
     }
 
     public func prefill(prompt: [Int], primaryState: ForwardState) {
         cache.truncate(to: 0)
-        tandem.writeProjectedEntries(from: primaryState, rows: 0..<prompt.count, at: 0, cache: cache)
+        tandem.writeProjectedEntries(from: primaryState, rows: 0..<prompt.count, at: 0, cache: cache,
+                                     settings: state.settings)
     }
 
     public func commit(kept: Int, verifiedAt start: Int, primaryState: ForwardState) {
-        tandem.writeProjectedEntries(from: primaryState, rows: 0..<kept, at: start, cache: cache)
+        tandem.writeProjectedEntries(from: primaryState, rows: 0..<kept, at: start, cache: cache,
+                                     settings: state.settings)
     }
 }

@@ -16,11 +16,15 @@ public struct SpeculativeDecoding: DecodingStrategy {
     public private(set) var telemetry = DecodingTelemetry(strategy: "speed")
     /// The primary's cache after the last `generate` (for inspection and tests).
     public private(set) var primaryCache: KeyValueCache?
+    /// The primary's threads and timers in this run (the drafter's are in its state).
+    public let primarySettings: ForwardSettings
 
     /// `parameters` shape the drafter's distribution q exactly as the rule shapes p.
+    /// `primarySettings`: default the primary's planned threads, no timers.
     public init(primary: Transformer, drafter: Drafter, policy: BlockPolicy, rule: AcceptanceRule,
-                parameters: SamplingParameters, seed: UInt64) {
+                parameters: SamplingParameters, seed: UInt64, primarySettings: ForwardSettings? = nil) {
         self.primary = primary
+        self.primarySettings = primarySettings ?? ForwardSettings(threads: primary.plannedThreads)
         self.drafter = drafter
         self.policy = policy
         self.rule = rule
@@ -39,9 +43,10 @@ public struct SpeculativeDecoding: DecodingStrategy {
         }
         let cache = primary.makeCache(capacity: capacity)
         primaryCache = cache
-        let state = primary.makeState(maxTokens: max(prompt.count, lookahead + 1), contextCapacity: capacity)
+        let state = primary.makeState(maxTokens: max(prompt.count, lookahead + 1), contextCapacity: capacity,
+                                      settings: primarySettings)
         (drafter as? TandemDrafter)?.tandem.requestCaptures(state)
-        let profiler = primary.profiler
+        let profiler = primarySettings.profiler
         var clock = PhaseClock(profiler: profiler)
         let start = DispatchTime.now().uptimeNanoseconds
         clock.enter(.prefill, telemetry: &telemetry)
@@ -67,7 +72,7 @@ public struct SpeculativeDecoding: DecodingStrategy {
                     let token = parameters.isGreedy ? SamplingParameters.argmax(logits)
                         : SeededSampler.draw(from: q, using: &draftGenerator)
                     let keep = policy.keepsDraft(position: position, logits: logits, drafter: drafter.model)
-                    profiler?.lap(model: drafter.model.profilerModel, layer: -1, .sampling, tokens: 1)
+                    profiler?.lap(model: drafter.state.settings.profilerModel, layer: -1, .sampling, tokens: 1)
                     if !keep { break }
                     drafts.append(token)
                     distributions.append(q)
@@ -90,12 +95,12 @@ public struct SpeculativeDecoding: DecodingStrategy {
                 if next != nil { break }
             }
             let final = next ?? rule.primaryToken(primaryLogits: state.logits(drafts.count))
-            profiler?.lap(model: primary.profilerModel, layer: -1, .sampling, tokens: drafts.count + 1)
+            profiler?.lap(model: primarySettings.profilerModel, layer: -1, .sampling, tokens: drafts.count + 1)
             // Commit: keep the pending token and the accepted drafts in both caches.
             clock.enter(.commit, telemetry: &telemetry)
             profiler?.mark()
             cache.truncate(to: verifyStart + 1 + accepted)
-            profiler?.lap(model: primary.profilerModel, layer: -1, .cache, tokens: 0)
+            profiler?.lap(model: primarySettings.profilerModel, layer: -1, .cache, tokens: 0)
             drafter.commit(kept: 1 + accepted, verifiedAt: verifyStart, primaryState: state)
             committed += drafts.prefix(accepted)
             committed.append(final)

@@ -12,13 +12,18 @@ public struct StandaloneTandemDecoding: DecodingStrategy {
     var primarySampler: SeededSampler
     var secondarySampler: SeededSampler
     public private(set) var telemetry = DecodingTelemetry(strategy: "tandem")
+    /// The primary's threads and timers in this run (the secondary's are in the drafter's state).
+    public let primarySettings: ForwardSettings
 
+    /// `settings`: default each model's planned threads, no timers.
     public init(primary: Transformer, tandem: TandemSecondary, gamma: Int, parameters: SamplingParameters,
-                seed: UInt64, contextCapacity: Int) {
+                seed: UInt64, contextCapacity: Int, settings: DecodingSettings? = nil) {
         precondition(gamma >= 1)
         self.primary = primary
         self.gamma = gamma
-        drafter = TandemDrafter(tandem: tandem, contextCapacity: contextCapacity, maxTokens: gamma + 1)
+        primarySettings = settings?.primary ?? ForwardSettings(threads: primary.plannedThreads)
+        drafter = TandemDrafter(tandem: tandem, contextCapacity: contextCapacity, maxTokens: gamma + 1,
+                                settings: settings?.secondary)
         primarySampler = SeededSampler(parameters: parameters, seed: seed)
         secondarySampler = SeededSampler(parameters: parameters, seed: seed ^ 0x5EC0_4DA7)
     }
@@ -32,14 +37,15 @@ public struct StandaloneTandemDecoding: DecodingStrategy {
             fatalError("generation exceeds the context capacity \(capacity)")
         }
         let cache = primary.makeCache(capacity: capacity)
-        let state = primary.makeState(maxTokens: max(prompt.count, gamma + 1), contextCapacity: capacity)
+        let state = primary.makeState(maxTokens: max(prompt.count, gamma + 1), contextCapacity: capacity,
+                                      settings: primarySettings)
         drafter.tandem.requestCaptures(state)
-        var clock = PhaseClock(profiler: primary.profiler)
+        var clock = PhaseClock(profiler: primarySettings.profiler)
         let start = DispatchTime.now().uptimeNanoseconds
         clock.enter(.prefill, telemetry: &telemetry)
         primary.forward(prompt, cache: cache, state: state)
         drafter.prefill(prompt: prompt, primaryState: state)
-        var committed = prompt + [sample(&primarySampler, state.logits(prompt.count - 1), primary)]
+        var committed = prompt + [sample(&primarySampler, state.logits(prompt.count - 1), primarySettings)]
         let decodeStart = DispatchTime.now().uptimeNanoseconds
         telemetry.prefillNanoseconds = decodeStart - start
         while committed.count - prompt.count < maxTokens {
@@ -47,7 +53,7 @@ public struct StandaloneTandemDecoding: DecodingStrategy {
             let count = min(gamma, maxTokens - (committed.count - prompt.count))
             var logits = drafter.advance(committed)
             for k in 0..<count {
-                committed.append(sample(&secondarySampler, logits, drafter.model))
+                committed.append(sample(&secondarySampler, logits, drafter.state.settings))
                 if k + 1 < count { logits = drafter.step(committed.last!) }
             }
             telemetry.recordRound(drafted: count, accepted: count)
@@ -56,7 +62,7 @@ public struct StandaloneTandemDecoding: DecodingStrategy {
             let blockStart = cache.length
             let block = Array(committed[blockStart...])
             primary.forward(block, cache: cache, state: state)
-            let next = sample(&primarySampler, state.logits(block.count - 1), primary)
+            let next = sample(&primarySampler, state.logits(block.count - 1), primarySettings)
             clock.enter(.commit, telemetry: &telemetry)
             drafter.commit(kept: block.count, verifiedAt: blockStart, primaryState: state)
             committed.append(next)
@@ -69,10 +75,10 @@ public struct StandaloneTandemDecoding: DecodingStrategy {
     }
 
     private func sample(_ sampler: inout SeededSampler, _ logits: UnsafeBufferPointer<Float>,
-                        _ model: Transformer) -> Int {
-        model.profiler?.mark()
+                        _ settings: ForwardSettings) -> Int {
+        settings.profiler?.mark()
         let token = sampler.sample(logits)
-        model.profiler?.lap(model: model.profilerModel, layer: -1, .sampling, tokens: 1)
+        settings.profiler?.lap(model: settings.profilerModel, layer: -1, .sampling, tokens: 1)
         return token
     }
 }

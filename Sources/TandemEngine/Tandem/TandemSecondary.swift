@@ -56,12 +56,15 @@ public final class TandemSecondary: @unchecked Sendable {
     /// Writes the cache entries of positions start ..< start + rows.count from the primary's
     /// residual streams in `primaryState` (rows `rows` of its last pass), after truncating the
     /// cache to `start`: the rows replace whatever the secondary had written there itself.
+    /// `settings`: the run's threads and timers (default: the model's planned threads, none).
     public func writeProjectedEntries(from primaryState: ForwardState, rows: Range<Int>, at start: Int,
-                                      cache: KeyValueCache) {
+                                      cache: KeyValueCache, settings: ForwardSettings? = nil) {
+        let settings = settings ?? ForwardSettings(threads: model.plannedThreads)
+        let threads = settings.threads, profiler = settings.profiler
         let config = model.config, ds = config.width, hd = config.headDimension, kvW = config.keyValueWidth
         precondition(start <= cache.length,
                      "projected entries at \(start) would leave a gap (cache length \(cache.length))")
-        model.profiler?.mark()
+        profiler?.mark()
         cache.truncate(to: start)
         var written = 0
         while written < rows.count {
@@ -81,13 +84,13 @@ public final class TandemSecondary: @unchecked Sendable {
                     source = UnsafePointer(gathered)
                 }
                 projectionLinears[layer].apply(source, xStride: inputWidth, tokens: n, into: projected,
-                                               yStride: ds, accumulate: false, threads: model.threads)
+                                               yStride: ds, accumulate: false, threads: threads)
                 let norm = model.weights.tensor(layer, .attentionNorm).baseAddress!
                 for row in 0..<n {
                     VectorMath.rmsNorm(projected + row * ds, norm, normed + row * ds, ds, epsilon: config.normEpsilon)
                 }
                 keyValueLinears[layer].apply(normed, xStride: ds, tokens: n, into: keyValue, yStride: 2 * kvW,
-                                             accumulate: false, threads: model.threads)
+                                             accumulate: false, threads: threads)
                 for row in 0..<n {
                     let position = start + written + row
                     for head in 0..<config.keyValueHeadCount {
@@ -101,6 +104,6 @@ public final class TandemSecondary: @unchecked Sendable {
             cache.extend(by: n)
             written += n
         }
-        model.profiler?.lap(model: model.profilerModel, layer: -1, .tandemProjection, tokens: rows.count)
+        profiler?.lap(model: settings.profilerModel, layer: -1, .tandemProjection, tokens: rows.count)
     }
 }
