@@ -21,6 +21,7 @@ enum Interrupt {
 
 /// Runs a stage that polls `Interrupt.requested`; a stop it reports exits with status 130
 /// (128 + SIGINT, as shells expect) after saying how to resume.
+@discardableResult
 func runInterruptible<T>(_ body: () throws -> T) throws -> T {
     do {
         return try body()
