@@ -11,9 +11,11 @@ public enum ProfileStage {
     public static let overheadsFile = "profile_overheads.csv"
     public static let limitsFile = "machine_limits.csv"
     public static let acceptanceFile = "profile_acceptance.csv"
+    public static let policiesFile = "profile_policies.csv"
 
     public static func isComplete(_ context: RunContext) -> Bool {
-        [samplesFile, layersFile, overheadsFile, limitsFile, acceptanceFile].allSatisfy { context.exists($0) }
+        [samplesFile, layersFile, overheadsFile, limitsFile, acceptanceFile, policiesFile]
+            .allSatisfy { context.exists($0) }
     }
 
     /// What an interrupted profile leaves: nothing of its own (its files are written together at
@@ -103,11 +105,47 @@ public enum ProfileStage {
         let overheads = try profileOverheads(context)
         try context.checkStop(stage: "profile", saved: unsaved)
         let acceptance = try profileAcceptance(context)
+        try context.checkStop(stage: "profile", saved: unsaved)
+        let policies = try profilePolicies(context)
         try context.write([limitsRecord], to: limitsFile)
         try context.write(samples, to: samplesFile)
         try context.write(layers, to: layersFile)
         try context.write(overheads, to: overheadsFile)
         try context.write(acceptance, to: acceptanceFile)
+        try context.write(policies, to: policiesFile)
+    }
+
+    /// Each adaptive-policy sweep point run once, as the sweep will run it (plan, models,
+    /// router, tokens, context, threads) but with a seed of its own: the draft lengths and
+    /// acceptance the policy produces, for the a-priori prediction. Timings are not kept.
+    static func profilePolicies(_ context: RunContext) throws -> [ProfilePolicyRun] {
+        let scenario = context.scenario, sweep = scenario.sweep
+        var records: [ProfilePolicyRun] = []
+        for point in SweepStage.points(scenario) where point.policy != .fixed {
+            try context.checkStop(stage: "profile", saved: unsaved)
+            let secondary = context.secondary(point.secondary)
+            let plan = SweepStage.plan(point, sweep)
+            let router = point.policy == .router
+                ? try RouterStage.trained(scenario, secondary: secondary.name)
+                    ?? DecodingFactory.defaultRouter(secondaryWidth: secondary.model.config.width, seed: scenario.seed)
+                : nil
+            let models = DecodingModelSet(primary: context.primary, secondary: secondary.model,
+                                          tandem: secondary.tandem, router: router)
+            let prompt = ModelFactory.prompt(sweep.prompt, length: point.context, tokenizer: context.tokenizer)
+            // The sweep's runs use seed + offset + round (round < warmup + repeats); this one
+            // lies past them, so the profile never replays a measured run.
+            let seed = scenario.seed &+ point.seedOffset &+ UInt64(sweep.warmup + sweep.repeats + 1000)
+            var decoding = try DecodingFactory.strategy(plan, models: models, seed: seed,
+                                                        capacity: point.context + sweep.tokens + plan.lookahead + 1,
+                                                        settings: DecodingSettings(threads: point.threads))
+            _ = decoding.generate(prompt: prompt, maxTokens: sweep.tokens)
+            let t = decoding.telemetry
+            records.append(ProfilePolicyRun(point: point, rounds: t.rounds, accepted: t.accepted,
+                                            committed: t.generatedTokens - 1,
+                                            draftLengthHistogram: t.draftLengthHistogram))
+        }
+        if !records.isEmpty { context.log("profile: \(records.count) adaptive-policy point(s) run once") }
+        return records
     }
 
     /// Model mode: each drafter's acceptance per position, measured once here (fixed policy at

@@ -131,3 +131,33 @@ extension ProfileAcceptance {
         accepted = try row.integer("accepted")
     }
 }
+
+/// profile_policies.csv: what an adaptive policy (confidence, heuristic, router) does at a
+/// sweep point, measured once in the profile stage by one generation of the point's length:
+/// the rounds, the accepted drafts, the committed tokens and how many rounds drafted each
+/// length. With the calibrated costs this predicts the point's speedup before the sweep.
+public struct ProfilePolicyRun: CSVRecord {
+    public var point: SweepPoint
+    public var rounds: Int
+    public var accepted: Int
+    /// Tokens after the first (which comes from the prefill).
+    public var committed: Int
+    /// Rounds per draft length 0, 1, 2, ...
+    public var draftLengthHistogram: [Int]
+
+    public static let columns = SweepPoint.columns + ["rounds", "accepted", "committed", "draft_length_histogram"]
+    public var fields: [CSVValue] {
+        point.fields + [.integer(rounds), .integer(accepted), .integer(committed),
+                        .string(draftLengthHistogram.map(String.init).joined(separator: ";"))]
+    }
+}
+
+extension ProfilePolicyRun {
+    public init(row: CSVRow) throws {
+        point = try SweepPoint(row: row)
+        rounds = try row.integer("rounds")
+        accepted = try row.integer("accepted")
+        committed = try row.integer("committed")
+        draftLengthHistogram = try row.integers("draft_length_histogram")
+    }
+}

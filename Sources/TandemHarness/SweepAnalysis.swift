@@ -45,6 +45,9 @@ public enum SweepAnalysis {
                                monteCarloDraws: Int = 400) throws -> [PointResult] {
         let runs = try context.readRecords(SweepRun.self, SweepStage.runsFile) ?? []
         let profiled = try context.readRecords(ProfileAcceptance.self, ProfileStage.acceptanceFile) ?? []
+        let policyRuns = Dictionary(
+            (try context.readRecords(ProfilePolicyRun.self, ProfileStage.policiesFile) ?? []).map { ($0.point.key, $0) },
+            uniquingKeysWith: { first, _ in first })
         let scenario = context.scenario
         let byKey = Dictionary(grouping: runs, by: \.point.key)
         var results: [PointResult] = []
@@ -110,17 +113,24 @@ public enum SweepAnalysis {
                 // measured draft lengths and accepted counts), no DP.
                 var lengths: [Int] = []
                 for run in runs { add(&lengths, run.draftLengthHistogram) }
-                let acceptedTotal = runs.reduce(0) { $0 + $1.accepted }
-                let committedTotal = runs.reduce(0) { $0 + $1.tokens - 1 }
-                func speedup(_ c: RoundCosts) -> Double {
-                    var time = Double(rounds) * (c.roundOverhead + c.projection(1))
-                        + Double(acceptedTotal) * (c.projection(2) - c.projection(1))
-                    for (g, count) in lengths.enumerated() {
-                        time += Double(count) * (c.drafting(g) + c.primary(g + 1))
-                    }
-                    return c.baselinePerToken / (time / Double(max(committedTotal, 1)))
-                }
+                let chosen = PolicyRounds(rounds: rounds, accepted: runs.reduce(0) { $0 + $1.accepted },
+                                          committed: runs.reduce(0) { $0 + $1.tokens - 1 }, lengths: lengths)
+                func speedup(_ c: RoundCosts) -> Double { chosen.speedup(c) }
                 result.predicted = speedup(base)
+                // A priori: the rounds the policy chose in the profile stage, at the calibrated
+                // costs alone.
+                if let profiledRun = policyRuns[point.key] {
+                    let profiledRounds = PolicyRounds(rounds: profiledRun.rounds, accepted: profiledRun.accepted,
+                                                      committed: profiledRun.committed,
+                                                      lengths: profiledRun.draftLengthHistogram)
+                    result.prior = profiledRounds.speedup(
+                        costs.roundCostsFromFits(secondary: point.secondary, context: meanContext, random: nil))
+                    let priorRandom = RandomSource(seed: scenario.seed &+ point.seedOffset &+ 1)
+                    result.priorInterval = Statistics.quantiles((0..<monteCarloDraws).map { _ in
+                        profiledRounds.speedup(costs.roundCostsFromFits(secondary: point.secondary,
+                                                                        context: meanContext, random: priorRandom))
+                    }, 0.025, 0.975)
+                }
                 result.predictedInterval = Statistics.quantiles((0..<monteCarloDraws).map { _ in
                     speedup(costs.roundCosts(secondary: point.secondary, context: meanContext, random: random,
                                              local: local, localContext: point.context, gamma: point.gamma))
@@ -191,5 +201,23 @@ public enum SweepAnalysis {
         let probabilities = SpeedupModel.acceptedLengthDistribution(acceptance: [alpha], drafts: g)
         let fit = Inference.chiSquare(observed: h, probabilities: probabilities, estimatedParameters: 1)
         return (alpha, fit.statistic, fit.degreesOfFreedom, fit.pValue)
+    }
+}
+
+/// The rounds an adaptive policy chose over some runs: their number, the accepted drafts, the
+/// committed tokens (after the first) and the rounds per draft length. Priced at given round
+/// costs, their speedup needs no DP: each round costs its drafting and a verify block of its
+/// own length, plus the round overhead and the projection of what it kept.
+struct PolicyRounds {
+    var rounds: Int, accepted: Int, committed: Int
+    var lengths: [Int]
+
+    func speedup(_ c: RoundCosts) -> Double {
+        var time = Double(rounds) * (c.roundOverhead + c.projection(1))
+            + Double(accepted) * (c.projection(2) - c.projection(1))
+        for (g, count) in lengths.enumerated() {
+            time += Double(count) * (c.drafting(g) + c.primary(g + 1))
+        }
+        return c.baselinePerToken / (time / Double(max(committed, 1)))
     }
 }
