@@ -45,9 +45,8 @@ public enum SweepAnalysis {
                                monteCarloDraws: Int = 400) throws -> [PointResult] {
         let runs = try context.readRecords(SweepRun.self, SweepStage.runsFile) ?? []
         let profiled = try context.readRecords(ProfileAcceptance.self, ProfileStage.acceptanceFile) ?? []
-        let policyRuns = Dictionary(
-            (try context.readRecords(ProfilePolicyRun.self, ProfileStage.policiesFile) ?? []).map { ($0.point.key, $0) },
-            uniquingKeysWith: { first, _ in first })
+        let policyRecords = try context.readRecords(ProfilePolicyRun.self, ProfileStage.policiesFile) ?? []
+        let policyRuns = Dictionary(policyRecords.map { ($0.point.key, $0) }, uniquingKeysWith: { first, _ in first })
         let scenario = context.scenario
         let byKey = Dictionary(grouping: runs, by: \.point.key)
         var results: [PointResult] = []
@@ -113,8 +112,10 @@ public enum SweepAnalysis {
                 // measured draft lengths and accepted counts), no DP.
                 var lengths: [Int] = []
                 for run in runs { add(&lengths, run.draftLengthHistogram) }
+                let cap = PolicyRounds.judgedCap(point.policy, gamma: point.gamma)
                 let chosen = PolicyRounds(rounds: rounds, accepted: runs.reduce(0) { $0 + $1.accepted },
-                                          committed: runs.reduce(0) { $0 + $1.tokens - 1 }, lengths: lengths)
+                                          committed: runs.reduce(0) { $0 + $1.tokens - 1 }, lengths: lengths,
+                                          judgedCap: cap)
                 func speedup(_ c: RoundCosts) -> Double { chosen.speedup(c) }
                 result.predicted = speedup(base)
                 // A priori: the rounds the policy chose in the profile stage, at the calibrated
@@ -122,7 +123,7 @@ public enum SweepAnalysis {
                 if let profiledRun = policyRuns[point.key] {
                     let profiledRounds = PolicyRounds(rounds: profiledRun.rounds, accepted: profiledRun.accepted,
                                                       committed: profiledRun.committed,
-                                                      lengths: profiledRun.draftLengthHistogram)
+                                                      lengths: profiledRun.draftLengthHistogram, judgedCap: cap)
                     result.prior = profiledRounds.speedup(
                         costs.roundCostsFromFits(secondary: point.secondary, context: meanContext, random: nil))
                     let priorRandom = RandomSource(seed: scenario.seed &+ point.seedOffset &+ 1)
@@ -206,18 +207,51 @@ public enum SweepAnalysis {
 
 /// The rounds an adaptive policy chose over some runs: their number, the accepted drafts, the
 /// committed tokens (after the first) and the rounds per draft length. Priced at given round
-/// costs, their speedup needs no DP: each round costs its drafting and a verify block of its
-/// own length, plus the round overhead and the projection of what it kept.
-struct PolicyRounds {
-    var rounds: Int, accepted: Int, committed: Int
-    var lengths: [Int]
+/// costs, their speedup needs no DP: each round costs its secondary steps and a verify block of
+/// its own length, plus the round overhead and the projection of what it kept.
+public struct PolicyRounds: Sendable {
+    public var rounds: Int, accepted: Int, committed: Int
+    /// Rounds per draft length 0, 1, 2, ...
+    public var lengths: [Int]
+    /// For a policy that judges each candidate (confidence, router): its cap. A round it stopped
+    /// below the cap drafted one candidate more than it kept (the secondary step that produced
+    /// the candidate it refused; for a round of 0 drafts, the round's first, cold step). nil for
+    /// policies that fix the length before drafting (fixed, heuristic).
+    public var judgedCap: Int?
 
-    func speedup(_ c: RoundCosts) -> Double {
+    public init(rounds: Int, accepted: Int, committed: Int, lengths: [Int], judgedCap: Int?) {
+        self.rounds = rounds
+        self.accepted = accepted
+        self.committed = committed
+        self.lengths = lengths
+        self.judgedCap = judgedCap
+    }
+
+    /// The cap a policy judges candidates against, or nil (see `judgedCap`).
+    public static func judgedCap(_ policy: PolicyKind, gamma: Int) -> Int? {
+        policy == .confidence || policy == .router ? gamma : nil
+    }
+
+    /// Secondary forward steps of these rounds: cold (the first of a round) and warm.
+    public var secondarySteps: (cold: Int, warm: Int) {
+        var cold = 0, warm = 0
+        for (g, count) in lengths.enumerated() {
+            let refused = judgedCap.map { g < $0 } ?? false
+            let steps = g + (refused ? 1 : 0)
+            if steps > 0 {
+                cold += count
+                warm += count * (steps - 1)
+            }
+        }
+        return (cold, warm)
+    }
+
+    public func speedup(_ c: RoundCosts) -> Double {
+        let steps = secondarySteps
         var time = Double(rounds) * (c.roundOverhead + c.projection(1))
             + Double(accepted) * (c.projection(2) - c.projection(1))
-        for (g, count) in lengths.enumerated() {
-            time += Double(count) * (c.drafting(g) + c.primary(g + 1))
-        }
+            + Double(steps.cold) * c.secondaryFirstStep + Double(steps.warm) * c.secondaryStep
+        for (g, count) in lengths.enumerated() { time += Double(count) * c.primary(g + 1) }
         return c.baselinePerToken / (time / Double(max(committed, 1)))
     }
 }
