@@ -12,17 +12,7 @@ dir=$(mktemp -d)
 mnt=$dir/small
 cleanup() { mountpoint -q "$mnt" 2>/dev/null && umount "$mnt"; rm -rf "$dir"; }
 trap cleanup EXIT
-keys() {
-  python3 - "$1" <<'PY'
-import csv, sys
-columns = ["strategy", "policy", "secondary", "gamma", "alpha", "context", "threads", "repeat", "tokens", "rounds",
-           "drafted", "accepted", "drafted_by_position", "judged_by_position", "accepted_by_position",
-           "full_round_histogram", "draft_length_histogram", "baseline_first"]
-with open(sys.argv[1], newline="") as f:
-    rows = ["|".join(row[c] for c in columns) for row in csv.DictReader(f)]
-print("\n".join(sorted(rows)))
-PY
-}
+keys() { python3 "$(dirname "$0")/sweep_keys.py" "$1"; }
 rows() { [ -f "$1" ] && echo $(($(wc -l <"$1") - 1)) || echo 0; }
 # Waits until FILE has at least N rows (or the process PID ended).
 wait_rows() {

@@ -6,18 +6,8 @@ bin=${1:-.build/release/tandem}
 scenario=Tests/Fixtures/scenarios/resume.toml
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-# The reproducible columns of every row, by name (timings differ between runs, counters must not).
-keys() {
-  python3 - "$1" <<'PY'
-import csv, sys
-columns = ["strategy", "policy", "secondary", "gamma", "alpha", "context", "threads", "repeat", "tokens", "rounds",
-           "drafted", "accepted", "drafted_by_position", "judged_by_position", "accepted_by_position",
-           "full_round_histogram", "draft_length_histogram", "baseline_first"]
-with open(sys.argv[1], newline="") as f:
-    rows = ["|".join(row[c] for c in columns) for row in csv.DictReader(f)]
-print("\n".join(sorted(rows)))
-PY
-}
+# The reproducible columns of every row, by name (Tests/cli/sweep_keys.py).
+keys() { python3 "$(dirname "$0")/sweep_keys.py" "$1"; }
 
 "$bin" run "$scenario" --results "$dir/full" --plots "$dir/full-plots" --no-render 2>/dev/null
 
