@@ -22,7 +22,8 @@ hi = STATS_max * 1.15
 set xrange [0:hi]
 set yrange [0:hi]
 plot x with lines lc rgb 'gray' title 'y = x', x*1.05 with lines lc rgb 'gray' dt 2 title '{/Symbol \261}5%', x*0.95 with lines lc rgb 'gray' dt 2 notitle, \
-     speedup using "measured_speedup":"predicted_speedup":"measured_ci95_lo":"measured_ci95_hi":"predicted_ci95_lo":"predicted_ci95_hi" with xyerrorbars pt 7 lc 1 title 'sweep points'
+     speedup using "measured_speedup":"predicted_speedup":"measured_ci95_lo":"measured_ci95_hi":"predicted_ci95_lo":"predicted_ci95_hi" with xyerrorbars pt 7 lc 1 title 'probed (each point\047s probe)', \
+     speedup using "measured_speedup":"prior_speedup":"measured_ci95_lo":"measured_ci95_hi":"prior_ci95_lo":"prior_ci95_hi" with xyerrorbars pt 6 lc 2 title 'a priori (profile only)'
 unset multiplot
 set output
 
@@ -43,6 +44,7 @@ hi = STATS_max * 1.15
 set xrange [0:hi]
 set yrange [0:hi]
 plot x with lines lc rgb 'gray' title 'y = x', x*1.05 with lines lc rgb 'gray' dt 2 title '{/Symbol \261}5%', x*0.95 with lines lc rgb 'gray' dt 2 notitle, \
-     speedup using "measured_speedup":"predicted_speedup":"measured_ci95_lo":"measured_ci95_hi":"predicted_ci95_lo":"predicted_ci95_hi" with xyerrorbars pt 7 lc 1 title 'sweep points'
+     speedup using "measured_speedup":"predicted_speedup":"measured_ci95_lo":"measured_ci95_hi":"predicted_ci95_lo":"predicted_ci95_hi" with xyerrorbars pt 7 lc 1 title 'probed (each point\047s probe)', \
+     speedup using "measured_speedup":"prior_speedup":"measured_ci95_lo":"measured_ci95_hi":"prior_ci95_lo":"prior_ci95_hi" with xyerrorbars pt 6 lc 2 title 'a priori (profile only)'
 unset multiplot
 set output
