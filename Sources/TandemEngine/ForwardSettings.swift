@@ -15,14 +15,6 @@ public struct ForwardSettings {
         self.profiler = profiler
         self.profilerModel = profilerModel
     }
-
-    /// These settings with the per-layer timers of `profiler` (nil: none) for model `index`.
-    public func profiled(by profiler: LayerProfiler?, model index: Int = 0) -> ForwardSettings {
-        var copy = self
-        copy.profiler = profiler
-        copy.profilerModel = index
-        return copy
-    }
 }
 
 /// The settings of one decoding run: one per model role (the primary; the secondary, whose
@@ -30,11 +22,6 @@ public struct ForwardSettings {
 public struct DecodingSettings {
     public var primary: ForwardSettings
     public var secondary: ForwardSettings
-
-    public init(primary: ForwardSettings, secondary: ForwardSettings) {
-        self.primary = primary
-        self.secondary = secondary
-    }
 
     /// `threads` for both models; with `profiler`, the primary is its model 0, the secondary 1.
     public init(threads: Int, profiler: LayerProfiler? = nil) {

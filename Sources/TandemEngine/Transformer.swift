@@ -56,12 +56,15 @@ public final class Transformer: @unchecked Sendable {
         ContiguousKeyValueCache(config: config, capacity: capacity)
     }
 
-    /// Scratch state for blocks of up to `maxTokens`; `settings` (default: `plannedThreads`, no
-    /// timers) drive every forward pass on it.
+    /// A run's settings when the caller names none: `plannedThreads`, no timers.
+    public var defaultSettings: ForwardSettings { ForwardSettings(threads: plannedThreads) }
+
+    /// Scratch state for blocks of up to `maxTokens`; `settings` (default: `defaultSettings`)
+    /// drive every forward pass on it.
     public func makeState(maxTokens: Int, contextCapacity: Int? = nil,
                           settings: ForwardSettings? = nil) -> ForwardState {
         ForwardState(config: config, maxTokens: maxTokens, contextCapacity: contextCapacity,
-                     settings: settings ?? ForwardSettings(threads: plannedThreads))
+                     settings: settings ?? defaultSettings)
     }
 
     /// Runs `tokens` (n >= 1) at positions cache.length ..< cache.length + n.

@@ -63,8 +63,6 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
 /// Files for the parsers that read a path (GGUF is memory-mapped): one scratch file per process,
 /// in /dev/shm when it exists so that the fuzzer does not write to disk.
 enum FuzzFiles {
-    nonisolated(unsafe) private static var counter = 0
-
     static func withFile(_ bytes: UnsafeRawBufferPointer, suffix: String, _ body: (String) -> Void) {
         let directory = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
         let path = "\(directory)/tandem-fuzz-\(getpid()).\(suffix)"

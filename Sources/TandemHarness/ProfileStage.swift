@@ -123,14 +123,8 @@ public enum ProfileStage {
         var records: [ProfilePolicyRun] = []
         for point in SweepStage.points(scenario) where point.policy != .fixed {
             try context.checkStop(stage: "profile", saved: unsaved)
-            let secondary = context.secondary(point.secondary)
             let plan = SweepStage.plan(point, sweep)
-            let router = point.policy == .router
-                ? try RouterStage.trained(scenario, secondary: secondary.name)
-                    ?? DecodingFactory.defaultRouter(secondaryWidth: secondary.model.config.width, seed: scenario.seed)
-                : nil
-            let models = DecodingModelSet(primary: context.primary, secondary: secondary.model,
-                                          tandem: secondary.tandem, router: router)
+            let models = try SweepStage.models(point, context)
             let prompt = ModelFactory.prompt(sweep.prompt, length: point.context, tokenizer: context.tokenizer)
             // The sweep's runs use seed + offset + round (round < warmup + repeats); this one
             // lies past them, so the profile never replays a measured run.

@@ -80,6 +80,19 @@ public enum SweepStage {
         return Double(baseline.telemetry.decodeNanoseconds)
     }
 
+    /// The models a point's strategy runs with: the primary, its secondary, and for the router
+    /// policy the router trained with that secondary, else the scenario's seeded random one (the
+    /// same for every run of the point, not one per run seed). The profile's policy runs use it too.
+    static func models(_ point: SweepPoint, _ context: RunContext) throws -> DecodingModelSet {
+        let scenario = context.scenario, secondary = context.secondary(point.secondary)
+        let router = point.policy == .router
+            ? try RouterStage.trained(scenario, secondary: secondary.name)
+                ?? DecodingFactory.defaultRouter(secondaryWidth: secondary.model.config.width, seed: scenario.seed)
+            : nil
+        return DecodingModelSet(primary: context.primary, secondary: secondary.model, tandem: secondary.tandem,
+                                router: router)
+    }
+
     /// Measures one point; `checkStop` runs between its runs (it throws to abandon the point).
     static func measure(_ point: SweepPoint, _ context: RunContext,
                         checkStop: () throws -> Void = {}) throws -> [SweepRun] {
@@ -91,14 +104,7 @@ public enum SweepStage {
         let prompt = ModelFactory.prompt(sweep.prompt, length: point.context, tokenizer: context.tokenizer)
         let plan = plan(point, sweep)
         let capacity = point.context + sweep.tokens + plan.lookahead + 1
-        // The router trained with this secondary, else the scenario's seeded random one (the
-        // same for every run of the point, not one per run seed).
-        let router = point.policy == .router
-            ? try RouterStage.trained(scenario, secondary: secondary.name)
-                ?? DecodingFactory.defaultRouter(secondaryWidth: secondary.model.config.width, seed: scenario.seed)
-            : nil
-        let models = DecodingModelSet(primary: context.primary, secondary: secondary.model, tandem: secondary.tandem,
-                                      router: router)
+        let models = try models(point, context)
         let probe = CostProbe(point, secondary: secondary, context: context, prompt: prompt)
         probe.sample()
         var measured: [(baseline: Double, strategy: Double, baselineFirst: Bool, telemetry: DecodingTelemetry)] = []

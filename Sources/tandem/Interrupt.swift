@@ -25,11 +25,8 @@ enum Interrupt {
 func runInterruptible<T>(_ body: () throws -> T) throws -> T {
     do {
         return try body()
-    } catch let stop as TrainingInterrupted {
-        printError("Stopped: \(stop)")
-        throw ExitCode(130)
-    } catch let stop as RunInterrupted {
-        printError("Stopped: \(stop)")
+    } catch where error is TrainingInterrupted || error is RunInterrupted {
+        printError("Stopped: \(error)")
         throw ExitCode(130)
     }
 }

@@ -14,7 +14,7 @@ public struct AutoregressiveDecoding: DecodingStrategy {
                 settings: ForwardSettings? = nil) {
         self.name = name
         self.model = model
-        self.settings = settings ?? ForwardSettings(threads: model.plannedThreads)
+        self.settings = settings ?? model.defaultSettings
         sampler = SeededSampler(parameters: parameters, seed: seed)
         telemetry = DecodingTelemetry(strategy: name)
     }

@@ -24,7 +24,7 @@ public struct SpeculativeDecoding: DecodingStrategy {
     public init(primary: Transformer, drafter: Drafter, policy: BlockPolicy, rule: AcceptanceRule,
                 parameters: SamplingParameters, seed: UInt64, primarySettings: ForwardSettings? = nil) {
         self.primary = primary
-        self.primarySettings = primarySettings ?? ForwardSettings(threads: primary.plannedThreads)
+        self.primarySettings = primarySettings ?? primary.defaultSettings
         self.drafter = drafter
         self.policy = policy
         self.rule = rule

@@ -21,7 +21,7 @@ public struct StandaloneTandemDecoding: DecodingStrategy {
         precondition(gamma >= 1)
         self.primary = primary
         self.gamma = gamma
-        primarySettings = settings?.primary ?? ForwardSettings(threads: primary.plannedThreads)
+        primarySettings = settings?.primary ?? primary.defaultSettings
         drafter = TandemDrafter(tandem: tandem, contextCapacity: contextCapacity, maxTokens: gamma + 1,
                                 settings: settings?.secondary)
         primarySampler = SeededSampler(parameters: parameters, seed: seed)

@@ -59,7 +59,7 @@ public final class TandemSecondary: @unchecked Sendable {
     /// `settings`: the run's threads and timers (default: the model's planned threads, none).
     public func writeProjectedEntries(from primaryState: ForwardState, rows: Range<Int>, at start: Int,
                                       cache: KeyValueCache, settings: ForwardSettings? = nil) {
-        let settings = settings ?? ForwardSettings(threads: model.plannedThreads)
+        let settings = settings ?? model.defaultSettings
         let threads = settings.threads, profiler = settings.profiler
         let config = model.config, ds = config.width, hd = config.headDimension, kvW = config.keyValueWidth
         precondition(start <= cache.length,
