@@ -49,8 +49,11 @@ let package = Package(
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
         .systemLibrary(name: "CGSL", path: "Sources/CGSL"),
         .systemLibrary(name: "CPrefetch", path: "Sources/CPrefetch"),
+        // Quantized-panel kernels: AVX-512 VNNI and AVX2 intrinsics Swift cannot spell, chosen at run time
+        .target(name: "CQuantKernels", cSettings: [.unsafeFlags(["-O3"])]),
         // Engine: tensors, kernels, transformer, caches, sampling (all hot code in one module)
-        .target(name: "TandemEngine", dependencies: ["CBLAS", "CPrefetch"], swiftSettings: hotCodeSettings),
+        .target(name: "TandemEngine", dependencies: ["CBLAS", "CPrefetch", "CQuantKernels"],
+                swiftSettings: hotCodeSettings),
         // Analysis: GSL statistics, machine limits, roofline
         .target(name: "TandemAnalysis", dependencies: ["CGSL", "CBLAS", "TandemEngine"],
                 swiftSettings: hotCodeSettings),

@@ -1,0 +1,180 @@
+// Quantized-panel kernels. Layout of one block of a panel (16 columns x 32 inputs):
+//   scales: 16 IEEE halves (d of each column's GGML block)
+//   minima: 16 halves, Q4_1 only (m)
+//   quants: Q8_0: 8 groups of 64 bytes, group g byte 4j + t = q[j][4g + t] + 128 (unsigned)
+//           Q4_0/Q4_1: 4 pairs of 64 bytes, pair p byte 4j + t = q[j][8p + t] | q[j][8p + 4 + t] << 4
+// Four consecutive inputs of one column share a 32-bit lane, which is what VNNI's vpdpbusd and
+// AVX2's vpmaddubsw + vpmaddwd reduce. Per row r and block b the integer dot is exact, then
+//   y[r][j] += (float)(dot - offset * xsum) * xscale * d[j]      (offset 128 Q8_0, 8 Q4_0, 0 Q4_1)
+//   y[r][j] += m[j] * (xscale * (float)xsum)                      (Q4_1)
+// in that order, so every kernel (and the Swift oracle) gives bit-identical floats.
+#include "tandem_quant.h"
+#include <immintrin.h>
+
+enum { BLOCK_BYTES_Q8_0 = 544, BLOCK_BYTES_Q4_0 = 288, BLOCK_BYTES_Q4_1 = 320 };
+
+static inline int block_bytes(int kind) {
+    return kind == TANDEM_Q8_0 ? BLOCK_BYTES_Q8_0 : kind == TANDEM_Q4_0 ? BLOCK_BYTES_Q4_0 : BLOCK_BYTES_Q4_1;
+}
+
+int tandem_quant_has_avx512vnni(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+        && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni")
+        && __builtin_cpu_supports("f16c") && __builtin_cpu_supports("fma");
+}
+
+int tandem_quant_has_avx2(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+}
+
+static inline int32_t load_i32(const int8_t *p) {
+    int32_t v;
+    __builtin_memcpy(&v, p, 4);
+    return v;
+}
+
+#define VNNI_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,f16c,fma")))
+
+// y[R x 16] (+)= x[R x 32 blocks] . panel, R = rows <= 8 (a constant after inlining)
+VNNI_TARGET static inline __attribute__((always_inline))
+void panel_vnni(const tandem_quant_call *c, const int rows) {
+    const int kind = c->kind, bytes = block_bytes(kind), quant_offset = kind == TANDEM_Q4_1 ? 64 : 32;
+    const int32_t offset = kind == TANDEM_Q8_0 ? 128 : kind == TANDEM_Q4_0 ? 8 : 0;
+    const __m512i low_nibbles = _mm512_set1_epi8(0x0F);
+    __m512 acc[8];
+    for (int r = 0; r < rows; r++) acc[r] = _mm512_setzero_ps();
+    for (int b = 0; b < c->blocks; b++) {
+        const uint8_t *block = c->panel + (int64_t)b * bytes, *q = block + quant_offset;
+        if (c->prefetch) {
+            const uint8_t *next = c->prefetch + (int64_t)b * bytes;
+            for (int line = 0; line < bytes; line += 64) _mm_prefetch((const char *)next + line, _MM_HINT_T1);
+        }
+        __m512i dot[8];
+        for (int r = 0; r < rows; r++) dot[r] = _mm512_setzero_si512();
+        for (int g = 0; g < 8; g++) {
+            __m512i w;
+            if (kind == TANDEM_Q8_0) {
+                w = _mm512_loadu_si512(q + 64 * g);
+            } else {
+                const __m512i raw = _mm512_loadu_si512(q + 64 * (g >> 1));
+                w = (g & 1) ? _mm512_and_si512(_mm512_srli_epi16(raw, 4), low_nibbles)
+                            : _mm512_and_si512(raw, low_nibbles);
+            }
+            for (int r = 0; r < rows; r++) {
+                const int8_t *x = c->x + r * c->x_stride + 32 * b + 4 * g;
+                dot[r] = _mm512_dpbusd_epi32(dot[r], w, _mm512_set1_epi32(load_i32(x)));
+            }
+        }
+        const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)block));
+        __m512 m = _mm512_setzero_ps();
+        if (kind == TANDEM_Q4_1) m = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(block + 32)));
+        for (int r = 0; r < rows; r++) {
+            const float scale = c->x_scale[r * c->scale_stride + b];
+            const int32_t sum = c->x_sum[r * c->scale_stride + b];
+            __m512i exact = dot[r];
+            if (offset) exact = _mm512_sub_epi32(exact, _mm512_set1_epi32(offset * sum));
+            const __m512 scaled = _mm512_mul_ps(_mm512_cvtepi32_ps(exact), _mm512_set1_ps(scale));
+            acc[r] = _mm512_fmadd_ps(scaled, d, acc[r]);
+            if (kind == TANDEM_Q4_1) acc[r] = _mm512_fmadd_ps(m, _mm512_set1_ps(scale * (float)sum), acc[r]);
+        }
+    }
+    const __mmask16 mask = (__mmask16)((1u << c->width) - 1);
+    for (int r = 0; r < rows; r++) {
+        float *y = c->y + r * c->y_stride;
+        __m512 out = acc[r];
+        if (c->accumulate) out = _mm512_add_ps(out, _mm512_maskz_loadu_ps(mask, y));
+        _mm512_mask_storeu_ps(y, mask, out);
+    }
+}
+
+VNNI_TARGET void tandem_quant_panel_avx512vnni(const tandem_quant_call *c, int rows) {
+    switch (rows) {
+    case 1: panel_vnni(c, 1); break;
+    case 2: panel_vnni(c, 2); break;
+    case 3: panel_vnni(c, 3); break;
+    case 4: panel_vnni(c, 4); break;
+    case 5: panel_vnni(c, 5); break;
+    case 6: panel_vnni(c, 6); break;
+    case 7: panel_vnni(c, 7); break;
+    default: panel_vnni(c, 8); break;
+    }
+}
+
+#define AVX2_TARGET __attribute__((target("avx2,fma,f16c")))
+
+// y[R x 16] (+)= x[R x 32 blocks] . panel, R = rows <= 4; 16 columns as two 8-lane halves
+AVX2_TARGET static inline __attribute__((always_inline))
+void panel_avx2(const tandem_quant_call *c, const int rows) {
+    const int kind = c->kind, bytes = block_bytes(kind), quant_offset = kind == TANDEM_Q4_1 ? 64 : 32;
+    // Q8_0: the signed product is formed directly (sign trick), so no offset is subtracted.
+    const int32_t offset = kind == TANDEM_Q4_0 ? 8 : 0;
+    const __m256i low_nibbles = _mm256_set1_epi8(0x0F), flip = _mm256_set1_epi8((char)0x80);
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 acc[4][2];
+    for (int r = 0; r < rows; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+    for (int b = 0; b < c->blocks; b++) {
+        const uint8_t *block = c->panel + (int64_t)b * bytes, *q = block + quant_offset;
+        if (c->prefetch) {
+            const uint8_t *next = c->prefetch + (int64_t)b * bytes;
+            for (int line = 0; line < bytes; line += 64) _mm_prefetch((const char *)next + line, _MM_HINT_T1);
+        }
+        __m256i dot[4][2];
+        for (int r = 0; r < rows; r++) dot[r][0] = dot[r][1] = _mm256_setzero_si256();
+        for (int g = 0; g < 8; g++) {
+            for (int h = 0; h < 2; h++) {
+                __m256i w;
+                if (kind == TANDEM_Q8_0) {
+                    w = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(q + 64 * g + 32 * h)), flip);
+                } else {
+                    const __m256i raw = _mm256_loadu_si256((const __m256i *)(q + 64 * (g >> 1) + 32 * h));
+                    w = (g & 1) ? _mm256_and_si256(_mm256_srli_epi16(raw, 4), low_nibbles)
+                                : _mm256_and_si256(raw, low_nibbles);
+                }
+                const __m256i magnitude = kind == TANDEM_Q8_0 ? _mm256_sign_epi8(w, w) : w;
+                for (int r = 0; r < rows; r++) {
+                    __m256i x = _mm256_set1_epi32(load_i32(c->x + r * c->x_stride + 32 * b + 4 * g));
+                    if (kind == TANDEM_Q8_0) x = _mm256_sign_epi8(x, w);
+                    const __m256i pairs = _mm256_maddubs_epi16(magnitude, x);
+                    dot[r][h] = _mm256_add_epi32(dot[r][h], _mm256_madd_epi16(pairs, ones));
+                }
+            }
+        }
+        const __m256 d0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)block));
+        const __m256 d1 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(block + 16)));
+        __m256 m0 = _mm256_setzero_ps(), m1 = _mm256_setzero_ps();
+        if (kind == TANDEM_Q4_1) {
+            m0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(block + 32)));
+            m1 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(block + 48)));
+        }
+        for (int r = 0; r < rows; r++) {
+            const float scale = c->x_scale[r * c->scale_stride + b];
+            const int32_t sum = c->x_sum[r * c->scale_stride + b];
+            const __m256 s = _mm256_set1_ps(scale);
+            for (int h = 0; h < 2; h++) {
+                __m256i exact = dot[r][h];
+                if (offset) exact = _mm256_sub_epi32(exact, _mm256_set1_epi32(offset * sum));
+                const __m256 scaled = _mm256_mul_ps(_mm256_cvtepi32_ps(exact), s);
+                acc[r][h] = _mm256_fmadd_ps(scaled, h ? d1 : d0, acc[r][h]);
+                if (kind == TANDEM_Q4_1)
+                    acc[r][h] = _mm256_fmadd_ps(h ? m1 : m0, _mm256_set1_ps(scale * (float)sum), acc[r][h]);
+            }
+        }
+    }
+    for (int r = 0; r < rows; r++) {
+        float *y = c->y + r * c->y_stride, out[16];
+        _mm256_storeu_ps(out, acc[r][0]);
+        _mm256_storeu_ps(out + 8, acc[r][1]);
+        for (int j = 0; j < c->width; j++) y[j] = c->accumulate ? y[j] + out[j] : out[j];
+    }
+}
+
+AVX2_TARGET void tandem_quant_panel_avx2(const tandem_quant_call *c, int rows) {
+    switch (rows) {
+    case 1: panel_avx2(c, 1); break;
+    case 2: panel_avx2(c, 2); break;
+    case 3: panel_avx2(c, 3); break;
+    default: panel_avx2(c, 4); break;
+    }
+}

@@ -1,0 +1,138 @@
+import CQuantKernels
+
+/// Which code runs the quantized panel products. All give bit-identical results (the integer
+/// dots are exact and the float epilogue is the same sequence of operations), so the choice is
+/// only about speed; tests compare each available kernel with `portable`.
+public enum QuantizedKernel: String, CaseIterable, Sendable {
+    /// AVX-512 VNNI (vpdpbusd over 16 rows at once), up to 8 activation rows per pass.
+    case avx512vnni
+    /// AVX2 (vpmaddubsw + vpmaddwd, two 8-row halves), up to 4 activation rows per pass.
+    case avx2
+    /// Plain Swift, for CPUs without either, and the oracle the others are tested against.
+    case portable
+
+    /// Whether this CPU can run the kernel.
+    public var isAvailable: Bool {
+        switch self {
+        case .avx512vnni: return Self.hasVNNI
+        case .avx2: return Self.hasAVX2
+        case .portable: return true
+        }
+    }
+
+    /// The fastest kernel this CPU has.
+    public static let best: QuantizedKernel = hasVNNI ? .avx512vnni : hasAVX2 ? .avx2 : .portable
+
+    private static let hasVNNI: Bool = {
+        #if arch(x86_64)
+        return tandem_quant_has_avx512vnni() != 0
+        #else
+        return false
+        #endif
+    }()
+
+    private static let hasAVX2: Bool = {
+        #if arch(x86_64)
+        return tandem_quant_has_avx2() != 0
+        #else
+        return false
+        #endif
+    }()
+
+    /// Rows of activations one pass handles (accumulators that fit the vector registers).
+    var maxRows: Int { self == .avx2 ? 4 : 8 }
+
+    @inline(__always)
+    func run(_ call: inout tandem_quant_call, rows: Int) {
+        switch self {
+        case .avx512vnni: tandem_quant_panel_avx512vnni(&call, Int32(rows))
+        case .avx2: tandem_quant_panel_avx2(&call, Int32(rows))
+        case .portable: Self.portablePanel(call, rows: rows)
+        }
+    }
+
+    // y[rows x width] (+)= x[rows x 32 blocks] . panel, the exact sequence of tandem_quant.c
+    static func portablePanel(_ c: tandem_quant_call, rows: Int) {
+        let kind = Int(c.kind), blockBytes = kind == Int(TANDEM_Q8_0) ? 544 : kind == Int(TANDEM_Q4_0) ? 288 : 320
+        let hasMinimum = kind == Int(TANDEM_Q4_1), quantOffset = hasMinimum ? 64 : 32
+        let offset: Int32 = kind == Int(TANDEM_Q8_0) ? 128 : kind == Int(TANDEM_Q4_0) ? 8 : 0
+        let panel = UnsafeRawPointer(c.panel!)
+        for r in 0..<rows {
+            var accumulator = [Float](repeating: 0, count: 16)
+            let x = c.x! + r * Int(c.x_stride)
+            for b in 0..<Int(c.blocks) {
+                let block = panel + b * blockBytes, quants = block + quantOffset
+                let scale = c.x_scale![r * Int(c.scale_stride) + b], sum = c.x_sum![r * Int(c.scale_stride) + b]
+                for lane in 0..<16 {
+                    var dot: Int32 = 0
+                    for k in 0..<32 {
+                        let weight: Int32
+                        if kind == Int(TANDEM_Q8_0) {
+                            weight = Int32(quants.load(fromByteOffset: 64 * (k / 4) + 4 * lane + k % 4,
+                                                       as: UInt8.self))
+                        } else {
+                            let byte = quants.load(fromByteOffset: 64 * (k / 8) + 4 * lane + k % 4, as: UInt8.self)
+                            weight = Int32(k % 8 < 4 ? byte & 0x0F : byte >> 4)
+                        }
+                        dot += weight * Int32(x[32 * b + k])
+                    }
+                    let d = GGMLDequantize.half(block.loadUnaligned(fromByteOffset: 2 * lane, as: UInt16.self))
+                    let scaled = Float(dot - offset * sum) * scale
+                    accumulator[lane] = accumulator[lane].addingProduct(scaled, d) // fused, as vfmadd
+                    if hasMinimum {
+                        let m = GGMLDequantize.half(block.loadUnaligned(fromByteOffset: 32 + 2 * lane,
+                                                                        as: UInt16.self))
+                        accumulator[lane] = accumulator[lane].addingProduct(m, scale * Float(sum))
+                    }
+                }
+            }
+            let y = c.y! + r * Int(c.y_stride)
+            for j in 0..<Int(c.width) { y[j] = c.accumulate != 0 ? y[j] + accumulator[j] : accumulator[j] }
+        }
+    }
+}
+
+/// Rows of activations quantized for the panel kernels: per row and block of 32 inputs, int8
+/// quants, the scale amax / 127 and the quants' sum (for the weights' offset or minimum).
+struct QuantizedActivations {
+    let tokens: Int
+    let blocks: Int
+    let quantStride: Int
+    let quants: UnsafeMutablePointer<Int8>
+    let scales: UnsafeMutablePointer<Float>
+    let sums: UnsafeMutablePointer<Int32>
+
+    // x[tokens x columns] (row stride xStride) -> quants [tokens x columns], scales/sums [tokens x blocks]
+    init(_ x: UnsafePointer<Float>, xStride: Int, tokens: Int, columns: Int) {
+        self.tokens = tokens
+        blocks = columns / 32
+        quantStride = columns
+        quants = .allocate(capacity: tokens * columns)
+        scales = .allocate(capacity: tokens * blocks)
+        sums = .allocate(capacity: tokens * blocks)
+        for row in 0..<tokens {
+            for b in 0..<blocks {
+                let source = x + row * xStride + 32 * b
+                var amax: Float = 0
+                for k in 0..<32 { amax = max(amax, abs(source[k])) }
+                let scale = amax / 127, inverse: Float = scale != 0 ? 1 / scale : 0
+                var sum: Int32 = 0
+                let out = quants + row * columns + 32 * b
+                for k in 0..<32 {
+                    let v = (source[k] * inverse).rounded() // half away from zero, as ggml's roundf
+                    let q = v.isNaN ? 0 : Int8(max(-127, min(127, v)))
+                    out[k] = q
+                    sum += Int32(q)
+                }
+                scales[row * blocks + b] = scale
+                sums[row * blocks + b] = sum
+            }
+        }
+    }
+
+    func deallocate() {
+        quants.deallocate()
+        scales.deallocate()
+        sums.deallocate()
+    }
+}
