@@ -37,10 +37,13 @@ static inline int32_t load_i32(const int8_t *p) {
 
 #define VNNI_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,f16c,fma")))
 
-// y[R x 16] (+)= x[R x 32 blocks] . panel, R = rows <= 8 (a constant after inlining)
+// y[R x 16] (+)= x[R x 32 blocks] . panel, R = rows <= 8 and kind constants after inlining. Few
+// rows leave vpdpbusd's latency exposed, so their groups go to up to 4 independent integer
+// chains, summed per block (integer sums: the result is the same).
 VNNI_TARGET static inline __attribute__((always_inline))
-void panel_vnni(const tandem_quant_call *c, const int rows) {
-    const int kind = c->kind, bytes = block_bytes(kind), quant_offset = kind == TANDEM_Q4_1 ? 64 : 32;
+void panel_vnni(const tandem_quant_call *c, const int rows, const int kind) {
+    const int bytes = block_bytes(kind), quant_offset = kind == TANDEM_Q4_1 ? 64 : 32;
+    const int chains = rows <= 2 ? 4 : rows <= 4 ? 2 : 1;
     const int32_t offset = kind == TANDEM_Q8_0 ? 128 : kind == TANDEM_Q4_0 ? 8 : 0;
     const __m512i low_nibbles = _mm512_set1_epi8(0x0F);
     __m512 acc[8];
@@ -51,8 +54,9 @@ void panel_vnni(const tandem_quant_call *c, const int rows) {
             const uint8_t *next = c->prefetch + (int64_t)b * bytes;
             for (int line = 0; line < bytes; line += 64) _mm_prefetch((const char *)next + line, _MM_HINT_T1);
         }
-        __m512i dot[8];
-        for (int r = 0; r < rows; r++) dot[r] = _mm512_setzero_si512();
+        __m512i dot[8][4];
+        for (int r = 0; r < rows; r++)
+            for (int h = 0; h < chains; h++) dot[r][h] = _mm512_setzero_si512();
         for (int g = 0; g < 8; g++) {
             __m512i w;
             if (kind == TANDEM_Q8_0) {
@@ -64,20 +68,21 @@ void panel_vnni(const tandem_quant_call *c, const int rows) {
             }
             for (int r = 0; r < rows; r++) {
                 const int8_t *x = c->x + r * c->x_stride + 32 * b + 4 * g;
-                dot[r] = _mm512_dpbusd_epi32(dot[r], w, _mm512_set1_epi32(load_i32(x)));
+                const int h = g % chains;
+                dot[r][h] = _mm512_dpbusd_epi32(dot[r][h], w, _mm512_set1_epi32(load_i32(x)));
             }
         }
         const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)block));
         __m512 m = _mm512_setzero_ps();
         if (kind == TANDEM_Q4_1) m = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(block + 32)));
         for (int r = 0; r < rows; r++) {
-            const float scale = c->x_scale[r * c->scale_stride + b];
-            const int32_t sum = c->x_sum[r * c->scale_stride + b];
-            __m512i exact = dot[r];
-            if (offset) exact = _mm512_sub_epi32(exact, _mm512_set1_epi32(offset * sum));
-            const __m512 scaled = _mm512_mul_ps(_mm512_cvtepi32_ps(exact), _mm512_set1_ps(scale));
+            const int64_t at = r * c->scale_stride + b;
+            __m512i exact = dot[r][0];
+            for (int h = 1; h < chains; h++) exact = _mm512_add_epi32(exact, dot[r][h]);
+            if (offset) exact = _mm512_sub_epi32(exact, _mm512_set1_epi32(c->x_offset_sum[at]));
+            const __m512 scaled = _mm512_mul_ps(_mm512_cvtepi32_ps(exact), _mm512_set1_ps(c->x_scale[at]));
             acc[r] = _mm512_fmadd_ps(scaled, d, acc[r]);
-            if (kind == TANDEM_Q4_1) acc[r] = _mm512_fmadd_ps(m, _mm512_set1_ps(scale * (float)sum), acc[r]);
+            if (kind == TANDEM_Q4_1) acc[r] = _mm512_fmadd_ps(m, _mm512_set1_ps(c->x_scaled_sum[at]), acc[r]);
         }
     }
     const __mmask16 mask = (__mmask16)((1u << c->width) - 1);
@@ -89,16 +94,23 @@ void panel_vnni(const tandem_quant_call *c, const int rows) {
     }
 }
 
+#define VNNI_ROWS(kind) \
+    switch (rows) { \
+    case 1: panel_vnni(c, 1, kind); break; \
+    case 2: panel_vnni(c, 2, kind); break; \
+    case 3: panel_vnni(c, 3, kind); break; \
+    case 4: panel_vnni(c, 4, kind); break; \
+    case 5: panel_vnni(c, 5, kind); break; \
+    case 6: panel_vnni(c, 6, kind); break; \
+    case 7: panel_vnni(c, 7, kind); break; \
+    default: panel_vnni(c, 8, kind); break; \
+    }
+
 VNNI_TARGET void tandem_quant_panel_avx512vnni(const tandem_quant_call *c, int rows) {
-    switch (rows) {
-    case 1: panel_vnni(c, 1); break;
-    case 2: panel_vnni(c, 2); break;
-    case 3: panel_vnni(c, 3); break;
-    case 4: panel_vnni(c, 4); break;
-    case 5: panel_vnni(c, 5); break;
-    case 6: panel_vnni(c, 6); break;
-    case 7: panel_vnni(c, 7); break;
-    default: panel_vnni(c, 8); break;
+    switch (c->kind) {
+    case TANDEM_Q8_0: VNNI_ROWS(TANDEM_Q8_0) break;
+    case TANDEM_Q4_0: VNNI_ROWS(TANDEM_Q4_0) break;
+    default: VNNI_ROWS(TANDEM_Q4_1) break;
     }
 }
 
@@ -149,16 +161,15 @@ void panel_avx2(const tandem_quant_call *c, const int rows) {
             m1 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(block + 48)));
         }
         for (int r = 0; r < rows; r++) {
-            const float scale = c->x_scale[r * c->scale_stride + b];
-            const int32_t sum = c->x_sum[r * c->scale_stride + b];
-            const __m256 s = _mm256_set1_ps(scale);
+            const int64_t at = r * c->scale_stride + b;
+            const __m256 s = _mm256_set1_ps(c->x_scale[at]);
             for (int h = 0; h < 2; h++) {
                 __m256i exact = dot[r][h];
-                if (offset) exact = _mm256_sub_epi32(exact, _mm256_set1_epi32(offset * sum));
+                if (offset) exact = _mm256_sub_epi32(exact, _mm256_set1_epi32(c->x_offset_sum[at]));
                 const __m256 scaled = _mm256_mul_ps(_mm256_cvtepi32_ps(exact), s);
                 acc[r][h] = _mm256_fmadd_ps(scaled, h ? d1 : d0, acc[r][h]);
                 if (kind == TANDEM_Q4_1)
-                    acc[r][h] = _mm256_fmadd_ps(h ? m1 : m0, _mm256_set1_ps(scale * (float)sum), acc[r][h]);
+                    acc[r][h] = _mm256_fmadd_ps(h ? m1 : m0, _mm256_set1_ps(c->x_scaled_sum[at]), acc[r][h]);
             }
         }
     }
@@ -177,4 +188,81 @@ AVX2_TARGET void tandem_quant_panel_avx2(const tandem_quant_call *c, int rows) {
     case 3: panel_avx2(c, 3); break;
     default: panel_avx2(c, 4); break;
     }
+}
+
+// x[rows x columns] (row stride x_stride floats) -> quants [rows x columns] int8 (nearest, ties to
+// even, as llama.cpp's SIMD quantize_row_q8_1), scale[rows x columns/32] = amax / 127, and the
+// sum of each block's quants; NaN counts as 0. Any CPU: the AVX2 path is chosen when present and
+// gives the same bytes as the scalar one.
+static void quantize_rows_scalar(const float *x, int64_t x_stride, int rows, int columns, int32_t offset,
+                                 int8_t *quants, float *scales, int32_t *offset_sums, float *scaled_sums) {
+    const int blocks = columns / 32;
+    for (int r = 0; r < rows; r++) {
+        for (int b = 0; b < blocks; b++) {
+            const float *v = x + r * x_stride + 32 * b;
+            float amax = 0;
+            for (int k = 0; k < 32; k++) { float a = __builtin_fabsf(v[k]); amax = a > amax ? a : amax; }
+            const float scale = amax / 127, inverse = scale != 0 ? 1 / scale : 0;
+            int32_t sum = 0;
+            for (int k = 0; k < 32; k++) {
+                float s = v[k] * inverse;
+                if (s != s) s = 0;
+                s = s < -127 ? -127 : s > 127 ? 127 : s;
+                const int32_t q = (int32_t)__builtin_rintf(s); // default rounding mode: ties to even
+                quants[(int64_t)r * columns + 32 * b + k] = (int8_t)q;
+                sum += q;
+            }
+            scales[r * blocks + b] = scale;
+            offset_sums[r * blocks + b] = offset * sum;
+            scaled_sums[r * blocks + b] = scale * (float)sum;
+        }
+    }
+}
+
+AVX2_TARGET static void quantize_rows_avx2(const float *x, int64_t x_stride, int rows, int columns,
+                                           int32_t offset, int8_t *quants, float *scales, int32_t *offset_sums,
+                                           float *scaled_sums) {
+    const int blocks = columns / 32;
+    const __m256 sign = _mm256_set1_ps(-0.0f), low = _mm256_set1_ps(-127), high = _mm256_set1_ps(127);
+    for (int r = 0; r < rows; r++) {
+        for (int b = 0; b < blocks; b++) {
+            const float *v = x + r * x_stride + 32 * b;
+            __m256 a[4], m = _mm256_setzero_ps();
+            for (int i = 0; i < 4; i++) {
+                a[i] = _mm256_loadu_ps(v + 8 * i);
+                m = _mm256_max_ps(m, _mm256_andnot_ps(sign, a[i]));
+            }
+            __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+            m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+            m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+            const float amax = _mm_cvtss_f32(m4);
+            const float scale = amax / 127, inverse = scale != 0 ? 1 / scale : 0;
+            const __m256 inv = _mm256_set1_ps(inverse);
+            __m256i total = _mm256_setzero_si256();
+            int32_t q32[32];
+            for (int i = 0; i < 4; i++) {
+                __m256 s = _mm256_mul_ps(a[i], inv);
+                s = _mm256_and_ps(s, _mm256_cmp_ps(s, s, _CMP_ORD_Q)); // NaN -> 0
+                s = _mm256_min_ps(_mm256_max_ps(s, low), high);
+                const __m256i q = _mm256_cvtps_epi32(s); // MXCSR default: nearest, ties to even
+                total = _mm256_add_epi32(total, q);
+                _mm256_storeu_si256((__m256i *)(q32 + 8 * i), q);
+            }
+            int8_t *out = quants + (int64_t)r * columns + 32 * b;
+            for (int k = 0; k < 32; k++) out[k] = (int8_t)q32[k];
+            __m128i t = _mm_add_epi32(_mm256_castsi256_si128(total), _mm256_extracti128_si256(total, 1));
+            t = _mm_hadd_epi32(t, t);
+            t = _mm_hadd_epi32(t, t);
+            const int32_t sum = _mm_cvtsi128_si32(t);
+            scales[r * blocks + b] = scale;
+            offset_sums[r * blocks + b] = offset * sum;
+            scaled_sums[r * blocks + b] = scale * (float)sum;
+        }
+    }
+}
+
+void tandem_quantize_rows(const float *x, int64_t x_stride, int rows, int columns, int32_t offset,
+                          int8_t *quants, float *scales, int32_t *offset_sums, float *scaled_sums, int use_avx2) {
+    if (use_avx2) quantize_rows_avx2(x, x_stride, rows, columns, offset, quants, scales, offset_sums, scaled_sums);
+    else quantize_rows_scalar(x, x_stride, rows, columns, offset, quants, scales, offset_sums, scaled_sums);
 }

@@ -56,7 +56,16 @@ extension Transformer {
         let roles = [("qkv", layer.queryKeyValue), ("attn_output", layer.output), ("gate_up", layer.gateUp),
                      ("down", layer.down), ("lm_head", head)]
         return roles.map { name, linear in
-            (name, linear.packed == nil ? "openblas" : String(linear.usePacked.map { $0 ? "P" : "B" }))
+            if let quantized = linear.quantized { return (name, quantized.type.name + " " + quantized.kernel.rawValue) }
+            return (name, linear.packed == nil ? "openblas" : String(linear.usePacked.map { $0 ? "P" : "B" }))
         }
+    }
+
+    /// Bytes of weights one decode step reads as this model holds them: every matrix (quantized
+    /// or F32), the norms, and one embedding row (unless the table doubles as the head).
+    public var bytesReadPerToken: Int {
+        let matrices = layers.flatMap(\.all).reduce(head.weightBytes) { $0 + $1.weightBytes }
+        let norms = (2 * config.layerCount + 1) * config.width * 4
+        return matrices + norms + config.width * 4
     }
 }

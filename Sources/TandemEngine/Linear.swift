@@ -11,13 +11,16 @@ public enum KernelBackend: String, CaseIterable, Sendable, Codable {
 }
 
 /// One linear layer y = x W^T, W [N x K] in canonical layout (inside `ModelWeights`) plus its
-/// packed copy for the skinny kernel. Several adjacent matrices may be fused along N (e.g. the
-/// q, k, v projections), which works because the parameter table stores them adjacently.
+/// packed copy for the skinny kernel, or a quantized copy that then serves every block size.
+/// Several adjacent matrices may be fused along N (e.g. the q, k, v projections), which works
+/// because the parameter table stores them adjacently.
 public final class Linear: @unchecked Sendable {
     public let outputs: Int   // N
     public let inputs: Int    // K
     let canonical: UnsafePointer<Float>
     let packed: PackedMatrix?
+    /// The weights kept quantized (Q8_0, Q4_0, Q4_1): when present, every product uses it.
+    public let quantized: QuantizedMatrix?
     /// usePacked[n - 1]: whether a block of n tokens goes to the packed kernel.
     var usePacked: [Bool]
 
@@ -27,20 +30,35 @@ public final class Linear: @unchecked Sendable {
         self.inputs = inputs
         packed = backend == .openblas ? nil : PackedMatrix(source: canonical, rows: outputs, columns: inputs)
         usePacked = backend == .openblas ? [] : Array(repeating: true, count: Linear.maxPackedTokens)
+        quantized = nil
+    }
+
+    /// A layer whose products all run on `quantized` (of the same shape); `canonical` is its
+    /// dequantized F32 form, kept for reference and for the embedding it may share.
+    public init(quantized: QuantizedMatrix, canonical: UnsafePointer<Float>) {
+        self.canonical = canonical
+        outputs = quantized.rows
+        inputs = quantized.columns
+        packed = nil
+        usePacked = []
+        self.quantized = quantized
     }
 
     /// Beyond this block size the product is compute-bound and OpenBLAS's sgemm is used.
     public static let maxPackedTokens = 32
 
     /// Bytes of weights this layer reads per call.
-    public var weightBytes: Int { outputs * inputs * 4 }
+    public var weightBytes: Int { quantized?.byteCount ?? outputs * inputs * 4 }
 
     // y[n x N] (+)= x[n x K] . W^T[K x N]
     @inline(__always)
     public func apply(_ x: UnsafePointer<Float>, xStride: Int, tokens: Int,
                       into y: UnsafeMutablePointer<Float>, yStride: Int,
                       accumulate: Bool, threads: Int) {
-        if let packed, tokens <= usePacked.count, usePacked[tokens - 1] {
+        if let quantized {
+            quantized.multiply(x, xStride: xStride, tokens: tokens, into: y, yStride: yStride,
+                               accumulate: accumulate, threads: threads)
+        } else if let packed, tokens <= usePacked.count, usePacked[tokens - 1] {
             packed.multiply(x, xStride: xStride, tokens: tokens, into: y, yStride: yStride,
                             accumulate: accumulate, threads: threads)
         } else {

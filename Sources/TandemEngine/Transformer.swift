@@ -26,27 +26,39 @@ public final class Transformer: @unchecked Sendable {
     let head: Linear
     let rotary: RotaryTable
 
-    public init(weights: ModelWeights, backend: KernelBackend = .auto, threads: Int = 1) {
+    /// How the matrices are held (F32, quantized at load, or as a model file stores them).
+    public let quantization: WeightQuantization
+
+    public init(weights: ModelWeights, backend: KernelBackend = .auto, threads: Int = 1,
+                quantization: WeightQuantization = .none) {
         let config = weights.config
         self.config = config
         self.weights = weights
         self.backend = backend
         self.plannedThreads = max(threads, 1)
+        self.quantization = quantization
         let linearBackend: KernelBackend = backend == .openblas ? .openblas : .packed
+        // The matrices `names` (adjacent in the parameter table) as one layer, quantized when asked.
+        func linear(_ names: [String], outputs: Int, inputs: Int) -> Linear {
+            let canonical = UnsafePointer(weights.tensor(names[0]).baseAddress!)
+            if let matrix = quantization.matrix(names, canonical: canonical, outputs: outputs, inputs: inputs) {
+                return Linear(quantized: matrix, canonical: canonical)
+            }
+            return Linear(canonical: canonical, outputs: outputs, inputs: inputs, backend: linearBackend)
+        }
         layers = (0..<config.layerCount).map { layer in
-            func linear(_ first: ParameterTable.LayerTensor, outputs: Int, inputs: Int) -> Linear {
-                Linear(canonical: UnsafePointer(weights.tensor(layer, first).baseAddress!),
-                       outputs: outputs, inputs: inputs, backend: linearBackend)
+            func names(_ tensors: ParameterTable.LayerTensor...) -> [String] {
+                tensors.map { ParameterTable.name(layer, $0) }
             }
             return LayerLinears(
-                queryKeyValue: linear(.query, outputs: config.queryWidth + 2 * config.keyValueWidth,
-                                      inputs: config.width),
-                output: linear(.output, outputs: config.width, inputs: config.queryWidth),
-                gateUp: linear(.gate, outputs: 2 * config.feedForwardWidth, inputs: config.width),
-                down: linear(.down, outputs: config.width, inputs: config.feedForwardWidth))
+                queryKeyValue: linear(names(.query, .key, .value),
+                                      outputs: config.queryWidth + 2 * config.keyValueWidth, inputs: config.width),
+                output: linear(names(.output), outputs: config.width, inputs: config.queryWidth),
+                gateUp: linear(names(.gate, .up), outputs: 2 * config.feedForwardWidth, inputs: config.width),
+                down: linear(names(.down), outputs: config.width, inputs: config.feedForwardWidth))
         }
-        head = Linear(canonical: UnsafePointer(weights.head.baseAddress!), outputs: config.vocabularySize,
-                      inputs: config.width, backend: linearBackend)
+        let headName = config.tiedEmbeddings ? ParameterTable.embedding : ParameterTable.head
+        head = linear([headName], outputs: config.vocabularySize, inputs: config.width)
         rotary = RotaryTable(headDimension: config.headDimension, maxContext: config.maxContext,
                              theta: config.ropeTheta)
         if backend == .auto { KernelPlanner(threads: threads).plan(layers: layers, head: head) }

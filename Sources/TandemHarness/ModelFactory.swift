@@ -13,14 +13,34 @@ public struct BuiltSecondary {
 public enum ModelFactory {
     public static func primary(_ definition: ModelDefinition, seed: UInt64, backend: KernelBackend,
                                threads: Int) throws -> Transformer {
+        try primaries(definition, seed: seed, backends: [backend], threads: threads)[0]
+    }
+
+    /// One engine per backend over the same weights (loaded once), e.g. for `tandem bench`.
+    public static func primaries(_ definition: ModelDefinition, seed: UInt64, backends: [KernelBackend],
+                                 threads: Int) throws -> [Transformer] {
+        var file: GGUFFile?
         let weights: ModelWeights
         switch definition.source {
         case .preset(let preset): weights = try ModelWeights.random(config: preset.config, seed: seed)
         case .config(let config): weights = try ModelWeights.random(config: config, seed: seed)
         case .checkpoint(let path): weights = try ModelWeights.load(path: path)
-        case .gguf(let path): weights = try GGUFLlama.weights(try GGUFFile(path: path))
+        case .gguf(let path):
+            file = try GGUFFile(path: path)
+            weights = try GGUFLlama.weights(file!)
         }
-        return Transformer(weights: weights, backend: backend, threads: threads)
+        return try backends.map {
+            try transformer(weights, definition: definition, file: file, backend: $0, threads: threads)
+        }
+    }
+
+    /// The engine of `weights` in the definition's weight format (`file`: the GGUF it came from).
+    static func transformer(_ weights: ModelWeights, definition: ModelDefinition, file: GGUFFile?,
+                            backend: KernelBackend, threads: Int) throws -> Transformer {
+        let quantization = try definition.weights.quantization(file: file, config: weights.config)
+        return withExtendedLifetime(file) { // stored matrices are views into the mapped file
+            Transformer(weights: weights, backend: backend, threads: threads, quantization: quantization)
+        }
     }
 
     /// The tokenizer of a primary: its GGUF file's BPE tokenizer, or bytes for the engine's
@@ -34,6 +54,7 @@ public enum ModelFactory {
     public static func secondary(_ definition: ModelDefinition, primary: ModelConfig, index: Int, seed: UInt64,
                                  backend: KernelBackend, threads: Int) throws -> BuiltSecondary {
         let checkpoint: SecondaryCheckpoint
+        var file: GGUFFile?
         let secondarySeed = seed &+ 1000 &* UInt64(index + 1)
         func random(_ base: ModelConfig) throws -> SecondaryCheckpoint {
             var config = base
@@ -54,7 +75,8 @@ public enum ModelFactory {
                 throw GGUFError(path: path, message: "secondary '\(definition.name)' has kind = \"tandem\"; a GGUF "
                                 + "model has no tandem projections (use kind = \"plain\")")
             }
-            checkpoint = SecondaryCheckpoint(weights: try GGUFLlama.weights(try GGUFFile(path: path)), projections: nil)
+            file = try GGUFFile(path: path)
+            checkpoint = SecondaryCheckpoint(weights: try GGUFLlama.weights(file!), projections: nil)
         case .checkpoint(let path):
             checkpoint = try SecondaryCheckpoint.load(path: path, primary: primary)
             if definition.kind == .tandem && checkpoint.projections == nil {
@@ -67,7 +89,8 @@ public enum ModelFactory {
                                   message: "the secondary's vocabulary (\(checkpoint.weights.config.vocabularySize)) "
                                   + "differs from the primary's (\(primary.vocabularySize))")
         }
-        let model = Transformer(weights: checkpoint.weights, backend: backend, threads: threads)
+        let model = try transformer(checkpoint.weights, definition: definition, file: file, backend: backend,
+                                    threads: threads)
         let tandem = definition.kind == .tandem ? checkpoint.projections.map {
             TandemSecondary(model: model, projections: $0, layerMap: checkpoint.layerMap, primaryConfig: primary)
         } : nil

@@ -22,14 +22,17 @@ public struct ModelDefinition: Sendable {
     public var layerMap: TandemLayerMap
     /// Present when the scenario trains this model (its source is then a config).
     public var training: ModelTrainingSettings?
+    /// How its matrices are held at inference (`weights =`; default F32).
+    public var weights: WeightFormat
 
     public init(name: String, source: ModelSource, kind: Kind, layerMap: TandemLayerMap,
-                training: ModelTrainingSettings? = nil) {
+                training: ModelTrainingSettings? = nil, weights: WeightFormat = .f32) {
         self.name = name
         self.source = source
         self.kind = kind
         self.layerMap = layerMap
         self.training = training
+        self.weights = weights
     }
 }
 
@@ -227,6 +230,7 @@ public struct Scenario: Sendable {
             kind = try reader.choice("kind", ModelDefinition.Kind.self) ?? .tandem
             layerMap = try reader.choice("layer_map", TandemLayerMap.self) ?? .output
         }
+        let weights = try reader.choice("weights", WeightFormat.self) ?? .f32
         var training: ModelTrainingSettings?
         if let trainTable = try reader.table("train") {
             guard canTrain else { throw reader.fail("train", "needs a top-level [train] table (the corpus)") }
@@ -236,7 +240,8 @@ public struct Scenario: Sendable {
             training = try readModelTraining(trainTable, isPrimary: isPrimary)
         }
         try reader.finish()
-        return ModelDefinition(name: name, source: source, kind: kind, layerMap: layerMap, training: training)
+        return ModelDefinition(name: name, source: source, kind: kind, layerMap: layerMap, training: training,
+                               weights: weights)
     }
 
     /// The config of a definition (read from the checkpoint's metadata for checkpoints).

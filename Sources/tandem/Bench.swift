@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TandemAnalysis
 import TandemEngine
+import TandemHarness
 import TandemReport
 
 /// `tandem bench`: this machine's limits and the engine's block-cost curve against them.
@@ -55,16 +56,17 @@ struct Bench: ParsableCommand {
         let threads = engine.threads
         let rounds = repeats ?? (quick ? 5 : 15)
         setBLASThreads(threads)
-        let weights = try model.loadWeights(seed: engine.seed)
-        let config = weights.config
+        printError("preparing engines (the auto backend times its kernels per shape)...")
+        let engines = try ModelFactory.primaries(model.definition, seed: engine.seed, backends: backends,
+                                                 threads: threads)
+        let weights = engines[0].weights, config = weights.config
         guard context + maxTokens <= config.maxContext else {
             throw ValidationError("--context \(context) + --max-tokens \(maxTokens) exceeds the model's max_context "
                                   + "\(config.maxContext)")
         }
         printError("tandem bench: \(weights.parameterCount) parameters, "
-                   + "\(weights.bytesReadPerToken / 1_000_000) MB read per token, \(threads) thread(s)")
-        printError("preparing engines (the auto backend times its kernels per shape)...")
-        let engines = backends.map { Transformer(weights: weights, backend: $0, threads: threads) }
+                   + "\(engines[0].bytesReadPerToken / 1_000_000) MB read per token (weights "
+                   + "\(model.weights.rawValue)), \(threads) thread(s)")
         var generator = SeededGenerator(seed: engine.seed)
         let prompt = (0..<context).map { _ in Int(generator.next() % UInt64(config.vocabularySize)) }
         let caches = engines.map { $0.makeCache(capacity: context + maxTokens) }
@@ -135,12 +137,12 @@ struct Bench: ParsableCommand {
             }
         }
         print(report, terminator: "")
-        let dramFloor = Double(weights.bytesReadPerToken) / limits.bandwidth
+        let dramFloor = Double(engines[0].bytesReadPerToken) / limits.bandwidth
         for (i, backend) in backends.enumerated() {
             let one = Statistics.summarize(samples[i][0]).median / 1e9
             print(String(format: "%@: one decode step %.2f ms = %.2fx the DRAM roofline (%.2f ms = %d MB / %.1f GB/s)",
                          backend.rawValue, one * 1e3, one / dramFloor, dramFloor * 1e3,
-                         weights.bytesReadPerToken / 1_000_000, limits.bandwidth / 1e9))
+                         engines[0].bytesReadPerToken / 1_000_000, limits.bandwidth / 1e9))
         }
         if let auto = engines.first(where: { $0.backend == .auto }) {
             print("kernel plan (n = 1...\(Linear.maxPackedTokens); P packed skinny kernel, B OpenBLAS; "
@@ -154,7 +156,7 @@ struct Bench: ParsableCommand {
         var extra = ["peak_gflops": String(format: "%.2f", limits.peakFlops / 1e9),
                      "dram_read_gbps": String(format: "%.2f", limits.bandwidth / 1e9),
                      "model_parameters": String(weights.parameterCount),
-                     "model_bytes_per_token": String(weights.bytesReadPerToken),
+                     "model_bytes_per_token": String(engines[0].bytesReadPerToken),
                      "context": String(context), "repeats": String(rounds), "warmup": String(warmup),
                      "timer_overhead_1_token": String(format: "%.4f", overhead[0]),
                      "timer_overhead_block": String(format: "%.4f", overhead[1]),

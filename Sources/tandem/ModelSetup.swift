@@ -42,9 +42,15 @@ struct DecodingModelOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Kernel backend: packed (default; blocks and single tokens share kernels, so greedy "
                                + "SPEED output is bit-identical to the primary's), auto, openblas."))
     var backend: KernelBackend = .packed
+
+    @Option(help: ArgumentHelp("Weights at inference: f32, stored (a GGUF file's Q8_0/Q4_0/Q4_1 matrices kept "
+                               + "quantized), q8_0, q4_0, q4_1 (quantized at load). Models from --scenario use "
+                               + "its 'weights' keys."))
+    var weights: WeightFormat = .f32
 }
 
 extension TandemLayerMap: ExpressibleByArgument {}
+extension WeightFormat: ExpressibleByArgument {}
 
 extension DecodingModelOptions {
     /// The primary's source: a GGUF file, a checkpoint, or a random preset (validated to be one).
@@ -87,9 +93,10 @@ struct DecodingModels {
 
     init(options: DecodingModelOptions, needsTandem: Bool, needsRouter: Bool, threads: Int, seed: UInt64) throws {
         var primaryDefinition = ModelDefinition(name: "primary", source: options.primarySource, kind: .plain,
-                                                layerMap: .output)
+                                                layerMap: .output, weights: options.weights)
         var secondaryDefinition = ModelDefinition(name: "secondary", source: options.secondarySource,
-                                                  kind: needsTandem ? .tandem : .plain, layerMap: options.layerMap)
+                                                  kind: needsTandem ? .tandem : .plain, layerMap: options.layerMap,
+                                                  weights: options.weights)
         if options.secondaryGguf != nil && needsTandem {
             throw ValidationError("--secondary-gguf gives a plain secondary; this strategy needs a tandem one")
         }

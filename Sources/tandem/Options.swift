@@ -1,3 +1,4 @@
+import Foundation
 import ArgumentParser
 import TandemEngine
 import TandemHarness
@@ -22,6 +23,26 @@ struct ModelOptions: ParsableArguments {
 
     @Option(help: "A safetensors checkpoint (config in its __metadata__); overrides --preset.")
     var checkpoint: String?
+
+    @Option(help: "A llama-architecture GGUF model (e.g. models/SmolLM2-135M-Instruct.Q4_1.gguf); overrides --preset.")
+    var gguf: String?
+
+    @Option(help: ArgumentHelp("Weights at inference: f32, stored (the GGUF file's Q8_0/Q4_0/Q4_1 matrices kept "
+                               + "quantized), q8_0, q4_0, q4_1 (quantized at load)."))
+    var weights: WeightFormat = .f32
+
+    func validate() throws {
+        if gguf != nil && checkpoint != nil { throw ValidationError("give --gguf or --checkpoint, not both") }
+        if let gguf, !FileManager.default.fileExists(atPath: gguf) {
+            throw ValidationError("GGUF file '\(gguf)' does not exist")
+        }
+    }
+
+    /// The model as a definition the factory builds (seeded random weights for a preset).
+    var definition: ModelDefinition {
+        let source = gguf.map { ModelSource.gguf($0) } ?? checkpoint.map { .checkpoint($0) } ?? .preset(preset)
+        return ModelDefinition(name: "model", source: source, kind: .plain, layerMap: .output, weights: weights)
+    }
 
     func loadWeights(seed: UInt64) throws -> ModelWeights {
         if let checkpoint { return try ModelWeights.load(path: checkpoint) }

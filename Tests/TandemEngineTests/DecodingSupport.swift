@@ -15,16 +15,20 @@ struct DecodingFixture {
     let router: Router       // for the tandem secondary (width 16)
     let copyRouter: Router   // for the noisy copy of the primary (width 32)
 
-    init(seed: UInt64 = 1, layerMap: TandemLayerMap = .output, vocabularySize: Int = 12) throws {
+    /// `quantization` applies to the primary and its noisy copy; with it the primary's SwiGLU
+    /// width is 64 so that every one of its matrices (inputs a multiple of 32) is quantized.
+    init(seed: UInt64 = 1, layerMap: TandemLayerMap = .output, vocabularySize: Int = 12,
+         quantization: WeightQuantization = .none) throws {
         var primaryConfig = self.primaryConfig, secondaryConfig = self.secondaryConfig
         primaryConfig.vocabularySize = vocabularySize
         secondaryConfig.vocabularySize = vocabularySize
+        if case .none = quantization {} else { primaryConfig.feedForwardWidth = 64 }
         let weights = try ModelWeights.random(config: primaryConfig, seed: seed)
-        primary = Transformer(weights: weights, backend: .packed)
+        primary = Transformer(weights: weights, backend: .packed, quantization: quantization)
         let noisy = try ModelWeights.random(config: primaryConfig, seed: seed)
         var generator = SeededGenerator(seed: seed + 100)
         for i in 0..<noisy.parameterCount { noisy.storage[i] += 0.3 * (generator.nextUnitFloat() - 0.5) }
-        noisyCopy = Transformer(weights: noisy, backend: .packed)
+        noisyCopy = Transformer(weights: noisy, backend: .packed, quantization: quantization)
         secondary = Transformer(weights: try ModelWeights.random(config: secondaryConfig, seed: seed + 7),
                                 backend: .packed)
         let projections = ProjectionWeights(secondary: secondaryConfig, primary: primaryConfig, layerMap: layerMap)

@@ -11,7 +11,8 @@
 enum { TANDEM_Q8_0 = 0, TANDEM_Q4_0 = 1, TANDEM_Q4_1 = 2 };
 
 /// One panel of 16 output columns times `blocks` blocks of 32 inputs, multiplied by `rows`
-/// rows of Q8 activations (int8 quants, one float scale and one int sum per row and block).
+/// rows of Q8 activations (int8 quants, one float scale per row and block, and the block's sum of
+/// quants in the two forms the weight kinds need, precomputed so the kernels broadcast from memory).
 typedef struct {
     const uint8_t *panel;      // blocks x block bytes (544 Q8_0, 288 Q4_0, 320 Q4_1)
     int32_t blocks;            // K / 32
@@ -19,7 +20,8 @@ typedef struct {
     const int8_t *x;           // activation quants, row r at x + r * x_stride
     int64_t x_stride;          // bytes
     const float *x_scale;      // row r, block b at x_scale[r * scale_stride + b]
-    const int32_t *x_sum;      // sum of the row's 32 quants in block b, same indexing
+    const int32_t *x_offset_sum; // offset (128 Q8_0, 8 Q4_0) x the block's sum of quants, same indexing
+    const float *x_scaled_sum; // x_scale x the block's sum of quants (for Q4_1's minimum), same indexing
     int64_t scale_stride;      // elements
     float *y;                  // row r at y + r * y_stride; `width` columns written
     int64_t y_stride;          // elements
@@ -36,5 +38,13 @@ int tandem_quant_has_avx2(void);
 /// y[rows x width] (+)= x[rows x 32 blocks] . panel, rows 1...8; only on a CPU that has it.
 void tandem_quant_panel_avx512vnni(const tandem_quant_call *call, int rows);
 void tandem_quant_panel_avx2(const tandem_quant_call *call, int rows);
+
+/// Quantizes rows of activations for the kernels: x[rows x columns] (row stride x_stride floats,
+/// columns a multiple of 32) -> int8 quants [rows x columns] (nearest, ties to even), per row and
+/// block of 32 ([rows x columns / 32]) the scale amax / 127, offset x the quants' sum, and scale
+/// x (float) the quants' sum; NaN counts as 0. use_avx2 (only on a CPU that has it) changes the
+/// speed, not the bytes.
+void tandem_quantize_rows(const float *x, int64_t x_stride, int rows, int columns, int32_t offset,
+                          int8_t *quants, float *scales, int32_t *offset_sums, float *scaled_sums, int use_avx2);
 
 #endif

@@ -31,7 +31,7 @@ public enum QuantizedKernel: String, CaseIterable, Sendable {
         #endif
     }()
 
-    private static let hasAVX2: Bool = {
+    static let hasAVX2: Bool = {
         #if arch(x86_64)
         return tandem_quant_has_avx2() != 0
         #else
@@ -55,14 +55,14 @@ public enum QuantizedKernel: String, CaseIterable, Sendable {
     static func portablePanel(_ c: tandem_quant_call, rows: Int) {
         let kind = Int(c.kind), blockBytes = kind == Int(TANDEM_Q8_0) ? 544 : kind == Int(TANDEM_Q4_0) ? 288 : 320
         let hasMinimum = kind == Int(TANDEM_Q4_1), quantOffset = hasMinimum ? 64 : 32
-        let offset: Int32 = kind == Int(TANDEM_Q8_0) ? 128 : kind == Int(TANDEM_Q4_0) ? 8 : 0
         let panel = UnsafeRawPointer(c.panel!)
         for r in 0..<rows {
             var accumulator = [Float](repeating: 0, count: 16)
             let x = c.x! + r * Int(c.x_stride)
             for b in 0..<Int(c.blocks) {
                 let block = panel + b * blockBytes, quants = block + quantOffset
-                let scale = c.x_scale![r * Int(c.scale_stride) + b], sum = c.x_sum![r * Int(c.scale_stride) + b]
+                let at = r * Int(c.scale_stride) + b
+                let scale = c.x_scale![at], offsetSum = c.x_offset_sum![at], scaledSum = c.x_scaled_sum![at]
                 for lane in 0..<16 {
                     var dot: Int32 = 0
                     for k in 0..<32 {
@@ -77,12 +77,12 @@ public enum QuantizedKernel: String, CaseIterable, Sendable {
                         dot += weight * Int32(x[32 * b + k])
                     }
                     let d = GGMLDequantize.half(block.loadUnaligned(fromByteOffset: 2 * lane, as: UInt16.self))
-                    let scaled = Float(dot - offset * sum) * scale
+                    let scaled = Float(dot - (hasMinimum ? 0 : offsetSum)) * scale
                     accumulator[lane] = accumulator[lane].addingProduct(scaled, d) // fused, as vfmadd
                     if hasMinimum {
                         let m = GGMLDequantize.half(block.loadUnaligned(fromByteOffset: 32 + 2 * lane,
                                                                         as: UInt16.self))
-                        accumulator[lane] = accumulator[lane].addingProduct(m, scale * Float(sum))
+                        accumulator[lane] = accumulator[lane].addingProduct(m, scaledSum)
                     }
                 }
             }
@@ -93,46 +93,34 @@ public enum QuantizedKernel: String, CaseIterable, Sendable {
 }
 
 /// Rows of activations quantized for the panel kernels: per row and block of 32 inputs, int8
-/// quants, the scale amax / 127 and the quants' sum (for the weights' offset or minimum).
+/// quants (round to nearest, ties to even), the scale amax / 127, and the quants' sum times the
+/// weights' offset (128 Q8_0, 8 Q4_0) and times the scale (Q4_1's minimum term).
 struct QuantizedActivations {
     let tokens: Int
     let blocks: Int
     let quantStride: Int
     let quants: UnsafeMutablePointer<Int8>
     let scales: UnsafeMutablePointer<Float>
-    let sums: UnsafeMutablePointer<Int32>
+    let offsetSums: UnsafeMutablePointer<Int32>
+    let scaledSums: UnsafeMutablePointer<Float>
 
-    // x[tokens x columns] (row stride xStride) -> quants [tokens x columns], scales/sums [tokens x blocks]
-    init(_ x: UnsafePointer<Float>, xStride: Int, tokens: Int, columns: Int) {
+    // x[tokens x columns] (row stride xStride) -> quants [tokens x columns], the rest [tokens x blocks]
+    init(_ x: UnsafePointer<Float>, xStride: Int, tokens: Int, columns: Int, offset: Int32) {
         self.tokens = tokens
         blocks = columns / 32
         quantStride = columns
         quants = .allocate(capacity: tokens * columns)
         scales = .allocate(capacity: tokens * blocks)
-        sums = .allocate(capacity: tokens * blocks)
-        for row in 0..<tokens {
-            for b in 0..<blocks {
-                let source = x + row * xStride + 32 * b
-                var amax: Float = 0
-                for k in 0..<32 { amax = max(amax, abs(source[k])) }
-                let scale = amax / 127, inverse: Float = scale != 0 ? 1 / scale : 0
-                var sum: Int32 = 0
-                let out = quants + row * columns + 32 * b
-                for k in 0..<32 {
-                    let v = (source[k] * inverse).rounded() // half away from zero, as ggml's roundf
-                    let q = v.isNaN ? 0 : Int8(max(-127, min(127, v)))
-                    out[k] = q
-                    sum += Int32(q)
-                }
-                scales[row * blocks + b] = scale
-                sums[row * blocks + b] = sum
-            }
-        }
+        offsetSums = .allocate(capacity: tokens * blocks)
+        scaledSums = .allocate(capacity: tokens * blocks)
+        tandem_quantize_rows(x, Int64(xStride), Int32(tokens), Int32(columns), offset, quants, scales, offsetSums,
+                             scaledSums, QuantizedKernel.hasAVX2 ? 1 : 0)
     }
 
     func deallocate() {
         quants.deallocate()
         scales.deallocate()
-        sums.deallocate()
+        offsetSums.deallocate()
+        scaledSums.deallocate()
     }
 }

@@ -33,7 +33,7 @@ public struct QuantizedTensor {
 /// GGML's (Q8_0 34, Q4_0 18, Q4_1 20 per 32), so one call streams each weight once.
 ///
 /// Numerics (llama.cpp's): each row of x is quantized per 32 inputs to int8 with one float scale
-/// (amax / 127, round half away from zero, like ggml's Q8_1); the integer dot of a block is exact
+/// (amax / 127, round to nearest even, like llama.cpp's SIMD Q8_1); the integer dot of a block is exact
 /// and is scaled in Float. A row's result does not depend on the block size or thread count, and
 /// every kernel gives the same bits. The cost against F32 activations is the int8 rounding of x
 /// (relative error about 0.3% per product; see QuantizedKernelTests).
@@ -135,7 +135,8 @@ public final class QuantizedMatrix: @unchecked Sendable {
     public func multiply(_ x: UnsafePointer<Float>, xStride: Int, tokens: Int,
                          into y: UnsafeMutablePointer<Float>, yStride: Int,
                          accumulate: Bool, threads: Int = 1) {
-        let activations = QuantizedActivations(x, xStride: xStride, tokens: tokens, columns: columns)
+        let activations = QuantizedActivations(x, xStride: xStride, tokens: tokens, columns: columns,
+                                               offset: Self.weightOffset(type))
         defer { activations.deallocate() }
         let workers = min(max(threads, 1), panelCount)
         if workers <= 1 {
@@ -164,7 +165,8 @@ public final class QuantizedMatrix: @unchecked Sendable {
                 var call = tandem_quant_call(
                     panel: weights, blocks: Int32(blocks), kind: kind,
                     x: x.quants + row * x.quantStride, x_stride: Int64(x.quantStride),
-                    x_scale: x.scales + row * x.blocks, x_sum: x.sums + row * x.blocks,
+                    x_scale: x.scales + row * x.blocks, x_offset_sum: x.offsetSums + row * x.blocks,
+                    x_scaled_sum: x.scaledSums + row * x.blocks,
                     scale_stride: Int64(x.blocks), y: y + row * yStride + panel * Self.panelWidth,
                     y_stride: Int64(yStride), width: Int32(width), accumulate: accumulate ? 1 : 0,
                     prefetch: chunk == 0 ? next : nil)
@@ -173,6 +175,9 @@ public final class QuantizedMatrix: @unchecked Sendable {
             }
         }
     }
+
+    /// What the kernels' unsigned weight quants exceed the signed ones by (Q8_0 is stored + 128).
+    static func weightOffset(_ type: GGMLType) -> Int32 { type == .q8_0 ? 128 : type == .q4_0 ? 8 : 0 }
 
     static func kernelKind(_ type: GGMLType) -> Int {
         switch type {

@@ -115,6 +115,38 @@ public enum GGUFLlama {
         return weights
     }
 
+    /// The file's matrices in types `QuantizedMatrix` can hold (Q8_0, Q4_0, Q4_1), by engine tensor
+    /// name, viewed in the mapped file (valid while `file` lives); the query and key rows come in
+    /// the engine's rotary order. A tied head is found under `ParameterTable.embedding`.
+    public static func storedMatrices(_ file: GGUFFile, config: ModelConfig) throws -> [String: QuantizedTensor] {
+        var matrices: [String: QuantizedTensor] = [:]
+        for spec in ParameterTable(config: config).specs where spec.shape.count == 2 {
+            guard let name = ggufName(spec.name), let tensor = file.tensor(named: name),
+                  QuantizedMatrix.supported.contains(tensor.type), tensor.shape == spec.shape else { continue }
+            var rowOrder: [Int]?
+            if spec.name.hasSuffix(ParameterTable.LayerTensor.query.rawValue) {
+                rowOrder = rotaryRowOrder(heads: config.headCount, headDimension: config.headDimension)
+            } else if spec.name.hasSuffix(ParameterTable.LayerTensor.key.rawValue) {
+                rowOrder = rotaryRowOrder(heads: config.keyValueHeadCount, headDimension: config.headDimension)
+            }
+            matrices[spec.name] = QuantizedTensor(type: tensor.type, rows: spec.shape[0], columns: spec.shape[1],
+                                                  data: file.rawBytes(tensor).baseAddress!, rowOrder: rowOrder)
+        }
+        return matrices
+    }
+
+    /// rowOrder[engine row] = GGUF row, for `unpermuteRotaryRows`'s permutation.
+    static func rotaryRowOrder(heads: Int, headDimension: Int) -> [Int] {
+        let half = headDimension / 2
+        var order = [Int](repeating: 0, count: heads * headDimension)
+        for head in 0..<heads {
+            for i in 0..<half {
+                for j in 0..<2 { order[head * headDimension + j * half + i] = head * headDimension + 2 * i + j }
+            }
+        }
+        return order
+    }
+
     /// Undoes llama.cpp's convert_hf_to_gguf permutation of a query or key projection
     /// ([heads * headDimension, columns]): within each head, GGUF row 2i + j is Hugging Face
     /// row j * headDimension / 2 + i.
