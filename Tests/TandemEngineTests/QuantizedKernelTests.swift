@@ -1,3 +1,4 @@
+import CQuantKernels
 import Testing
 import TandemEngine
 
@@ -168,5 +169,63 @@ import TandemEngine
                 #expect(block[r * yStride + gap] == start[r * yStride + gap], "gap column \(gap) of row \(r) written")
             }
         }
+    }
+}
+
+/// The activation quantizer (C, AVX2 and scalar paths) against a Swift statement of its contract.
+@Suite struct ActivationQuantizationTests {
+    struct Quantized: Equatable {
+        var quants: [Int8], scales: [Float], offsetSums: [Int32], scaledSums: [Float]
+    }
+
+    func quantize(_ x: [Float], rows: Int, columns: Int, stride: Int, offset: Int32, avx2: Bool) -> Quantized {
+        let blocks = columns / 32
+        var result = Quantized(quants: .init(repeating: 0, count: rows * columns),
+                               scales: .init(repeating: 0, count: rows * blocks),
+                               offsetSums: .init(repeating: 0, count: rows * blocks),
+                               scaledSums: .init(repeating: 0, count: rows * blocks))
+        tandem_quantize_rows(x, Int64(stride), Int32(rows), Int32(columns), offset, &result.quants, &result.scales,
+                             &result.offsetSums, &result.scaledSums, avx2 ? 1 : 0)
+        return result
+    }
+
+    /// Random rows plus exact ties (k + 0.5 after scaling: to even), zeros and a NaN; both paths
+    /// give the same bytes, and the contract holds: scale = amax / 127, q = x / scale rounded to
+    /// nearest even, NaN -> 0, the sums as stated.
+    @Test func pathsAgreeAndFollowContract() {
+        let rows = 5, columns = 96, stride = 100
+        var generator = SeededGenerator(seed: 77)
+        var x = (0..<(rows * stride)).map { _ in generator.nextUnitFloat() * 6 - 3 }
+        for k in 0..<32 { x[stride + k] = 0 }                                  // an all-zero block: scale 0
+        x[2 * stride] = 127; x[2 * stride + 1] = 2.5; x[2 * stride + 2] = -3.5 // scale 1: ties to 2 and -4
+        x[3 * stride + 40] = .nan
+        let scalar = quantize(x, rows: rows, columns: columns, stride: stride, offset: 8, avx2: false)
+        if QuantizedKernel.avx2.isAvailable {
+            let fast = quantize(x, rows: rows, columns: columns, stride: stride, offset: 8, avx2: true)
+            #expect(fast == scalar, "AVX2 and scalar activation quantization differ")
+        }
+        #expect(scalar.quants[2 * columns + 1] == 2 && scalar.quants[2 * columns + 2] == -4, "ties to even")
+        #expect(scalar.quants[3 * columns + 40] == 0, "NaN counts as 0")
+        var worst: Float = 0
+        for r in 0..<rows {
+            for b in 0..<(columns / 32) {
+                let values = (0..<32).map { x[r * stride + 32 * b + $0] }
+                let amax = values.reduce(Float(0)) { $1.isNaN ? $0 : max($0, abs($1)) }
+                let scale = scalar.scales[r * 3 + b]
+                #expect(scale == amax / 127, "row \(r) block \(b): scale \(scale), amax / 127 = \(amax / 127)")
+                var sum: Int32 = 0
+                for k in 0..<32 {
+                    let q = scalar.quants[r * columns + 32 * b + k]
+                    sum += Int32(q)
+                    guard scale > 0, !values[k].isNaN else { continue }
+                    let want = (values[k] / scale).rounded(.toNearestOrEven)
+                    worst = max(worst, abs(Float(q) - want))
+                }
+                #expect(scalar.offsetSums[r * 3 + b] == 8 * sum)
+                #expect(scalar.scaledSums[r * 3 + b] == scale * Float(sum))
+            }
+        }
+        // x * (1 / scale) may differ from x / scale in the last bit, moving a value across a tie.
+        #expect(worst <= 1, "worst |q - round(x / scale)| \(worst)")
     }
 }
