@@ -266,3 +266,37 @@ void tandem_quantize_rows(const float *x, int64_t x_stride, int rows, int column
     if (use_avx2) quantize_rows_avx2(x, x_stride, rows, columns, offset, quants, scales, offset_sums, scaled_sums);
     else quantize_rows_scalar(x, x_stride, rows, columns, offset, quants, scales, offset_sums, scaled_sums);
 }
+
+// The integer multiply-add peak the panel kernels can reach: 8 independent chains of the kernel's
+// dot instruction on registers, `iterations` times. Returns MACs done (the sum keeps it alive).
+VNNI_TARGET static int64_t peak_vnni(int64_t iterations, int32_t *sink) {
+    __m512i a[8];
+    for (int i = 0; i < 8; i++) a[i] = _mm512_set1_epi32(i);
+    const __m512i w = _mm512_set1_epi8(3), x = _mm512_set1_epi8(5);
+    for (int64_t i = 0; i < iterations; i++) {
+        for (int j = 0; j < 8; j++) a[j] = _mm512_dpbusd_epi32(a[j], w, x);
+        __asm__ volatile("" : "+v"(a[0]), "+v"(a[1]), "+v"(a[2]), "+v"(a[3]));
+    }
+    int32_t sum = 0;
+    for (int j = 0; j < 8; j++) sum += _mm512_reduce_add_epi32(a[j]);
+    *sink = sum;
+    return iterations * 8 * 64;
+}
+
+AVX2_TARGET static int64_t peak_avx2(int64_t iterations, int32_t *sink) {
+    __m256i a[8];
+    for (int i = 0; i < 8; i++) a[i] = _mm256_set1_epi32(i);
+    const __m256i w = _mm256_set1_epi8(3), x = _mm256_set1_epi8(5), ones = _mm256_set1_epi16(1);
+    for (int64_t i = 0; i < iterations; i++) {
+        for (int j = 0; j < 8; j++) a[j] = _mm256_add_epi32(a[j], _mm256_madd_epi16(_mm256_maddubs_epi16(w, x), ones));
+        __asm__ volatile("" : "+v"(a[0]), "+v"(a[1]), "+v"(a[2]), "+v"(a[3]));
+    }
+    int32_t sum = 0;
+    for (int j = 0; j < 8; j++) sum += _mm256_extract_epi32(a[j], 0);
+    *sink = sum;
+    return iterations * 8 * 32;
+}
+
+int64_t tandem_quant_peak_loop(int64_t iterations, int use_vnni, int32_t *sink) {
+    return use_vnni ? peak_vnni(iterations, sink) : peak_avx2(iterations, sink);
+}

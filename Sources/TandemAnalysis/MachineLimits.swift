@@ -10,11 +10,15 @@ public struct MachineLimits: Codable, Sendable {
     /// Median read bandwidth over a buffer far larger than L3, bytes/s.
     public var bandwidth: Double
     public var threads: Int
+    /// Integer multiply-adds per second of the quantized kernels' dot instruction (measured only
+    /// for quantized models; nil otherwise).
+    public var integerMacs: Double?
 
-    public init(peakFlops: Double, bandwidth: Double, threads: Int) {
+    public init(peakFlops: Double, bandwidth: Double, threads: Int, integerMacs: Double? = nil) {
         self.peakFlops = peakFlops
         self.bandwidth = bandwidth
         self.threads = threads
+        self.integerMacs = integerMacs
     }
 
     /// Measures both limits with `threads` threads, `repeats` times each after one warm-up.
@@ -25,6 +29,35 @@ public struct MachineLimits: Codable, Sendable {
         let bandwidth = (0..<repeats).map { _ in bytes.measure() }
         return MachineLimits(peakFlops: Statistics.summarize(peak).median,
                              bandwidth: Statistics.summarize(bandwidth).median, threads: threads)
+    }
+}
+
+/// The quantized kernels' integer dot instruction in 8 register chains per thread, run on the
+/// worker pool's threads at once (about 2 ms per call).
+public final class IntegerDotProbe {
+    let threads: Int
+    let kernel: QuantizedKernel
+    let iterations = 1 << 18
+
+    public init(threads: Int, kernel: QuantizedKernel = .best) {
+        self.threads = max(threads, 1)
+        self.kernel = kernel
+    }
+
+    /// Multiply-adds per second over all threads; nil when the kernel is the portable one.
+    public func measure() -> Double? {
+        guard kernel != .portable else { return nil }
+        let iterations = self.iterations, kernel = self.kernel
+        let counts = UnsafeMutablePointer<Int>.allocate(capacity: threads)
+        defer { counts.deallocate() }
+        let seconds = elapsedSeconds {
+            if threads == 1 {
+                counts[0] = kernel.peakLoop(iterations: iterations)
+            } else {
+                WorkerPool.shared(threads: threads).run(threads) { counts[$0] = kernel.peakLoop(iterations: iterations) }
+            }
+        }
+        return Double((0..<threads).reduce(0) { $0 + counts[$1] }) / seconds
     }
 }
 

@@ -3,8 +3,15 @@ import TandemEngine
 /// FLOPs and bytes of one forward pass of a block, and the time a machine's limits allow.
 public struct Roofline: Sendable {
     public var config: ModelConfig
+    /// For a model on quantized weights: the bytes of its matrices and norms read per token
+    /// (`Transformer.bytesReadPerToken` less its embedding row); the products then run at the
+    /// integer multiply-add rate (`MachineLimits.integerMacs`), one per weight per token.
+    public var quantizedWeightBytes: Int?
 
-    public init(config: ModelConfig) { self.config = config }
+    public init(config: ModelConfig, quantizedWeightBytes: Int? = nil) {
+        self.config = config
+        self.quantizedWeightBytes = quantizedWeightBytes
+    }
 
     /// Parameters touched by every token's products (all but the embedding lookup).
     public var productParameters: Int {
@@ -27,12 +34,21 @@ public struct Roofline: Sendable {
     public func bytes(tokens: Int, context: Int) -> Double {
         let norms = (2 * config.layerCount + 1) * config.width
         let cache = 2 * config.layerCount * config.keyValueWidth * (context + tokens)
+        if let quantizedWeightBytes {
+            return Double(quantizedWeightBytes) + 4 * Double(tokens * config.width + cache)
+        }
         return 4 * Double(productParameters + norms + tokens * config.width + cache)
     }
 
-    /// max(bytes / bandwidth, flops / peak), seconds.
+    /// max(bytes / bandwidth, compute), seconds; compute is flops / peak, or for quantized
+    /// weights the products' multiply-adds at the integer rate plus attention's flops at peak.
     public func time(tokens: Int, context: Int, limits: MachineLimits) -> Double {
-        max(bytes(tokens: tokens, context: context) / limits.bandwidth,
-            flops(tokens: tokens, context: context) / limits.peakFlops)
+        let memory = bytes(tokens: tokens, context: context) / limits.bandwidth
+        guard quantizedWeightBytes != nil, let integerMacs = limits.integerMacs else {
+            return max(memory, flops(tokens: tokens, context: context) / limits.peakFlops)
+        }
+        let products = Double(productParameters) * Double(tokens)
+        let attention = flops(tokens: tokens, context: context) - 2 * products
+        return max(memory, products / integerMacs + attention / limits.peakFlops)
     }
 }

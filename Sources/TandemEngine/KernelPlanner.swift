@@ -61,6 +61,11 @@ extension Transformer {
         }
     }
 
+    /// Whether any matrix is held quantized.
+    public var hasQuantizedMatrices: Bool {
+        head.quantized != nil || layers.contains { $0.all.contains { $0.quantized != nil } }
+    }
+
     /// Bytes of weights one decode step reads as this model holds them: every matrix (quantized
     /// or F32), the norms, and one embedding row (unless the table doubles as the head).
     public var bytesReadPerToken: Int {

@@ -80,11 +80,18 @@ struct Bench: ParsableCommand {
         // The machine's limits are measured in every round too, so a noisy neighbour slows the
         // roofline and the engine alike and their ratios stay meaningful.
         let flopsProbe = FlopsProbe(threads: threads), bandwidthProbe = BandwidthProbe(threads: threads)
-        var peakSamples: [Double] = [], bandwidthSamples: [Double] = []
+        let quantized = engines[0].hasQuantizedMatrices
+        let integerProbe = quantized ? IntegerDotProbe(threads: threads) : nil
+        var peakSamples: [Double] = [], bandwidthSamples: [Double] = [], integerSamples: [Double] = []
         let progress = ProgressLine(total: warmup + rounds, label: "bench rounds")
         for round in 0..<(warmup + rounds) {
             let peak = flopsProbe.measure(), bandwidth = bandwidthProbe.measure()
-            if round >= warmup { peakSamples.append(peak); bandwidthSamples.append(bandwidth) }
+            let integerRate = integerProbe?.measure()
+            if round >= warmup {
+                peakSamples.append(peak)
+                bandwidthSamples.append(bandwidth)
+                if let integerRate { integerSamples.append(integerRate) }
+            }
             for i in engines.indices {
                 for n in 1...maxTokens {
                     let block = (0..<n).map { _ in Int(generator.next() % UInt64(config.vocabularySize)) }
@@ -97,9 +104,11 @@ struct Bench: ParsableCommand {
         }
         progress.finish()
         let limits = MachineLimits(peakFlops: Statistics.summarize(peakSamples).median,
-                                   bandwidth: Statistics.summarize(bandwidthSamples).median, threads: threads)
-        printError(String(format: "machine: sgemm peak %.1f GFLOP/s, DRAM read %.1f GB/s (medians over the rounds)",
-                          limits.peakFlops / 1e9, limits.bandwidth / 1e9))
+                                   bandwidth: Statistics.summarize(bandwidthSamples).median, threads: threads,
+                                   integerMacs: integerSamples.isEmpty ? nil : Statistics.summarize(integerSamples).median)
+        printError(String(format: "machine: sgemm peak %.1f GFLOP/s, DRAM read %.1f GB/s%@ (medians over the rounds)",
+                          limits.peakFlops / 1e9, limits.bandwidth / 1e9,
+                          limits.integerMacs.map { String(format: ", int8 dot %.0f GMAC/s", $0 / 1e9) } ?? ""))
 
         let pairs = quick ? 15 : 41
         let overheadBlock = min(6, maxTokens) // a typical verification block, within the cache's room
@@ -114,7 +123,9 @@ struct Bench: ParsableCommand {
                           100 * overhead[0], 100 * overhead[1], overheadBlock, pairs, lapsPerForward, lapCost,
                           100 * Double(lapsPerForward) * lapCost / oneToken))
 
-        let roofline = Roofline(config: config)
+        // Quantized matrices: their bytes, and products at the integer dot rate (embedding row excluded).
+        let roofline = Roofline(config: config, quantizedWeightBytes: quantized
+                                ? engines[0].bytesReadPerToken - 4 * config.width : nil)
         let rooflineOne = roofline.time(tokens: 1, context: context, limits: limits)
         var table = CSVTable(header: ["kernel_backend", "tokens", "context", "median_ns", "p10_ns", "p90_ns",
                                       "ratio_to_one_token", "roofline_ratio", "efficiency"])
@@ -157,6 +168,8 @@ struct Bench: ParsableCommand {
                      "dram_read_gbps": String(format: "%.2f", limits.bandwidth / 1e9),
                      "model_parameters": String(weights.parameterCount),
                      "model_bytes_per_token": String(engines[0].bytesReadPerToken),
+                     "weights": model.weights.rawValue,
+                     "integer_gmacs": limits.integerMacs.map { String(format: "%.2f", $0 / 1e9) } ?? "",
                      "context": String(context), "repeats": String(rounds), "warmup": String(warmup),
                      "timer_overhead_1_token": String(format: "%.4f", overhead[0]),
                      "timer_overhead_block": String(format: "%.4f", overhead[1]),

@@ -47,4 +47,8 @@ void tandem_quant_panel_avx2(const tandem_quant_call *call, int rows);
 void tandem_quantize_rows(const float *x, int64_t x_stride, int rows, int columns, int32_t offset,
                           int8_t *quants, float *scales, int32_t *offset_sums, float *scaled_sums, int use_avx2);
 
+/// The integer multiply-add rate's probe: 8 independent chains of vpdpbusd (use_vnni, only on a
+/// CPU with it) or vpmaddubsw + vpmaddwd, `iterations` rounds; returns the multiply-adds done.
+int64_t tandem_quant_peak_loop(int64_t iterations, int use_vnni, int32_t *sink);
+
 #endif

@@ -39,6 +39,15 @@ public enum QuantizedKernel: String, CaseIterable, Sendable {
         #endif
     }()
 
+    /// Runs `iterations` rounds of 8 independent chains of this kernel's integer dot instruction
+    /// on registers (the rate its products can at best reach); returns the multiply-adds done,
+    /// 0 for `portable` (nothing to measure).
+    public func peakLoop(iterations: Int) -> Int {
+        guard self != .portable, isAvailable else { return 0 }
+        var sink: Int32 = 0
+        return Int(tandem_quant_peak_loop(Int64(iterations), self == .avx512vnni ? 1 : 0, &sink))
+    }
+
     /// Rows of activations one pass handles (accumulators that fit the vector registers).
     var maxRows: Int { self == .avx2 ? 4 : 8 }
 
