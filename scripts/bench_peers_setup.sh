@@ -33,7 +33,8 @@ fi
 # no-op when present); llama-cpp-python is built only when missing or built with other flags, as the
 # stamp records.
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV" || die "python3 -m venv $VENV failed"
-"$VENV/bin/pip" install --quiet "$NUMPY" "$THREADPOOLCTL" "$GGUF" || die "pip install $NUMPY $THREADPOOLCTL $GGUF failed"
+"$VENV/bin/pip" install --quiet "$NUMPY" "$THREADPOOLCTL" "$GGUF" \
+	|| die "pip install $NUMPY $THREADPOOLCTL $GGUF failed"
 STAMP="$VENV/.llama-cpp-python-build"
 BUILD="$LLAMA_CPP_PYTHON $CMAKE_ARGS_PINNED"
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$BUILD" ] && "$VENV/bin/python" -c 'import llama_cpp' 2>/dev/null; then
@@ -45,7 +46,8 @@ log "building $LLAMA_CPP_PYTHON from the PyPI sdist for this CPU (one-time; abou
 start=$(date +%s)
 CMAKE_ARGS="$CMAKE_ARGS_PINNED" CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)} \
 	"$VENV/bin/pip" install --verbose --force-reinstall --no-deps --no-binary=llama-cpp-python --no-cache-dir \
-	"$LLAMA_CPP_PYTHON" >"$VENV/build.log" 2>&1 || { tail -n 30 "$VENV/build.log" >&2; die "building $LLAMA_CPP_PYTHON failed"; }
+	"$LLAMA_CPP_PYTHON" >"$VENV/build.log" 2>&1 \
+	|| { tail -n 30 "$VENV/build.log" >&2; die "building $LLAMA_CPP_PYTHON failed"; }
 "$VENV/bin/pip" install --quiet "$LLAMA_CPP_PYTHON" || die "installing the dependencies of $LLAMA_CPP_PYTHON failed"
 "$VENV/bin/python" -c 'import llama_cpp' || die "llama_cpp does not import after the build"
 echo "$BUILD" >"$STAMP"

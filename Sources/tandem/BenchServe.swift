@@ -98,7 +98,8 @@ struct BenchServe: ParsableCommand {
                 let tokens = numbers.compactMap { $0 }
                 guard !tokens.isEmpty, tokens.count == numbers.count, tokens.count <= capacity,
                       tokens.allSatisfy({ (0..<config.vocabularySize).contains($0) }) else {
-                    reply("error usage: logits T1 T2 ... with 1 to \(capacity) token ids in 0..<\(config.vocabularySize) "
+                    reply("error usage: logits T1 T2 ... with 1 to \(capacity) token ids in "
+                          + "0..<\(config.vocabularySize) "
                           + "(got '\(line.prefix(80))')")
                     continue
                 }

@@ -26,7 +26,9 @@ import TandemModels
             let from = source.storage + spec.offset, to = expected.storage + spec.offset
             let tensorType = spec.shape.count == 2 ? type : .f32
             var bytes = [UInt8](repeating: 0, count: tensorType.byteCount(elements: spec.count)!)
-            bytes.withUnsafeMutableBytes { GGMLQuantize.run(tensorType, from, count: spec.count, into: $0.baseAddress!) }
+            bytes.withUnsafeMutableBytes {
+                GGMLQuantize.run(tensorType, from, count: spec.count, into: $0.baseAddress!)
+            }
             bytes.withUnsafeBytes { GGMLDequantize.run(tensorType, $0.baseAddress!, count: spec.count, into: to) }
         }
         return expected

@@ -73,7 +73,9 @@ public enum GGUFWriter {
             let source = UnsafePointer(weights.storage + spec.offset)
             var data = Data(count: byteCount)
             func quantize(_ rows: UnsafePointer<Float>) {
-                data.withUnsafeMutableBytes { GGMLQuantize.run(tensorType, rows, count: spec.count, into: $0.baseAddress!) }
+                data.withUnsafeMutableBytes {
+                    GGMLQuantize.run(tensorType, rows, count: spec.count, into: $0.baseAddress!)
+                }
             }
             let heads = spec.name.hasSuffix(ParameterTable.LayerTensor.query.rawValue) ? config.headCount
                 : spec.name.hasSuffix(ParameterTable.LayerTensor.key.rawValue) ? config.keyValueHeadCount : nil
