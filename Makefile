@@ -5,7 +5,7 @@ APT_PACKAGES := libopenblas-dev libgsl-dev gnuplot-nox
 BIN := .build/release/tandem
 
 .PHONY: all deps build test quickstart scenarios bench fixtures gguf-fixtures corpus models smollm2 clean \
-	paper-tiny paper-small fuzz fuzz-seeds sanitize
+	paper-tiny paper-small fuzz fuzz-seeds sanitize bench-peers bench-peers-quick bench-peers-setup
 
 all: build
 
@@ -53,6 +53,28 @@ paper-small: build corpus
 
 bench: build
 	$(BIN) bench
+
+# The engine, llama.cpp and numpy side by side (not part of `make test`): P150 F32 (exported by
+# `tandem export-gguf`) and SmolLM2-135M Q4_1, 1 and 2 threads, blocks of 1-16 tokens at context
+# 64, in one interleaved run -> results/bench-peers/peers.csv and peers.json. Installs cmake etc.
+# when missing and, once, a venv with pinned llama-cpp-python built for this CPU (about 6 minutes).
+# The run takes about 5 minutes; bench-peers-quick (fewer rounds) about 1.5.
+PEERS_VENV := .build/peers-venv
+PEERS_DIR := .build/bench-peers
+BENCH_PEERS_SEED := 1
+bench-peers-setup: build models
+	bash scripts/bench_peers_setup.sh
+	$(BIN) export-gguf --preset p150 --seed $(BENCH_PEERS_SEED) --type f32 --out $(PEERS_DIR)/p150-f32.gguf
+
+bench-peers: bench-peers-setup
+	$(PEERS_VENV)/bin/python scripts/bench_peers.py --tandem $(BIN) --python $(PEERS_VENV)/bin/python \
+		--p150-gguf $(PEERS_DIR)/p150-f32.gguf --p150-seed $(BENCH_PEERS_SEED) \
+		--smollm2-gguf models/SmolLM2-135M-Instruct.Q4_1.gguf --out results/bench-peers
+
+bench-peers-quick: bench-peers-setup
+	$(PEERS_VENV)/bin/python scripts/bench_peers.py --quick --tandem $(BIN) --python $(PEERS_VENV)/bin/python \
+		--p150-gguf $(PEERS_DIR)/p150-f32.gguf --p150-seed $(BENCH_PEERS_SEED) \
+		--smollm2-gguf models/SmolLM2-135M-Instruct.Q4_1.gguf --out $(PEERS_DIR)/quick
 
 # Regenerates the numpy reference fixtures (needs python3 with numpy).
 fixtures:
