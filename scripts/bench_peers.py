@@ -112,9 +112,9 @@ def command_output(argv):
         return ""
 
 
-def engine_weights_mode(tandem):
-    """`stored` when bench-serve offers --gguf-weights (quantized weights kept quantized), else `f32`."""
-    return "stored" if "--gguf-weights" in command_output([tandem, "bench-serve", "--help"]) else "f32"
+def engine_weights_mode(args):
+    """How the engine holds the Q4_1 model: `stored` (kept quantized, the default) or `f32` (--engine-f32)."""
+    return "f32" if args.engine_f32 else "stored"
 
 
 def percentile(values, fraction):
@@ -178,6 +178,8 @@ def parse_arguments():
     parser.add_argument("--warmup", type=int, help="warm-up rounds, not recorded (default 2, 1 with --quick)")
     parser.add_argument("--repeats", type=int, help="recorded passes per visit (default 3, 2 with --quick)")
     parser.add_argument("--engine-backend", default="packed", help="--backend of tandem bench-serve")
+    parser.add_argument("--engine-f32", action="store_true",
+                        help="the engine dequantizes the Q4_1 model to F32 (default: --weights stored)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the visiting order and of the tokens")
     parser.add_argument("--quick", action="store_true", help="fewer rounds and repeats (a check, not a result)")
     parser.add_argument("--out", default="results/bench-peers")
@@ -208,7 +210,7 @@ def start_workers(args, weights_mode):
                      "engine": ["--primary-preset", "p150", "--seed", str(args.p150_seed)]},
         "smollm2-135m-q4_1": {"gguf": args.smollm2_gguf,
                               "engine": ["--primary-gguf", args.smollm2_gguf, "--seed", str(args.seed)]
-                              + (["--gguf-weights", weights_mode] if weights_mode == "stored" else [])},
+                              + ["--weights", weights_mode]},
     }
     os.makedirs(args.log_dir, exist_ok=True)
     workers = []
@@ -340,10 +342,9 @@ def versions(args, workers):
 def main():
     args = parse_arguments()
     started = datetime.datetime.now(datetime.timezone.utc)
-    weights_mode = engine_weights_mode(args.tandem)
-    log(f"engine weights for the Q4_1 model: {weights_mode} ("
-        + ("--gguf-weights stored: kept quantized)" if weights_mode == "stored"
-           else "`tandem bench-serve --help` lists no --gguf-weights: dequantized to F32)"))
+    weights_mode = engine_weights_mode(args)
+    log(f"engine weights for the Q4_1 model: --weights {weights_mode} ("
+        + ("kept quantized)" if weights_mode == "stored" else "dequantized to F32)"))
     workers = start_workers(args, weights_mode)
     try:
         checks = check_logits(workers, args.seed)

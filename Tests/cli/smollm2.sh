@@ -28,6 +28,20 @@ done
 "$bin" generate --primary-gguf "$model" --strategy speed --gamma 4 --secondary-gguf "$model" --max-tokens 16 \
   --prompt "$prompt" >/dev/null 2>"$dir/self"
 grep -q "accept = 100.000%" "$dir/self" || { echo "FAIL: self-drafting: $(grep n_drafted "$dir/self")" >&2; exit 1; }
+# Weights kept quantized as stored (Q4_1, head Q8_0): still English, and SPEED (drafting with
+# SmolLM2 itself, also stored, and with a random tandem secondary) identical to it.
+"$bin" generate --primary-gguf "$model" --weights stored --strategy primary --max-tokens 16 --prompt "$prompt" \
+  --no-timers >"$dir/stored" 2>/dev/null
+grep -q "Paris" "$dir/stored" || { echo "FAIL: --weights stored: no 'Paris' in: $(cat "$dir/stored")" >&2; exit 1; }
+for args in "--strategy speed --gamma 4 --secondary-gguf $model" "--strategy tandem-speed --gamma 5 $small"; do
+  # shellcheck disable=SC2086
+  "$bin" generate --primary-gguf "$model" --weights stored $args --max-tokens 16 --prompt "$prompt" \
+    >"$dir/out" 2>/dev/null
+  if ! cmp -s "$dir/stored" "$dir/out"; then
+    echo "FAIL: --weights stored '$args' differs from the stored primary's greedy output:" >&2
+    echo "  primary: $(cat "$dir/stored")" >&2; echo "  got:     $(cat "$dir/out")" >&2; exit 1
+  fi
+done
 line=$("$bin" eval --primary-gguf "$model" --text /usr/share/common-licenses/GPL-3 --context 256 --max-chunks 2 \
   2>/dev/null)
 ppl=$(sed -n 's/^perplexity=\([0-9.]*\) .*/\1/p' <<<"$line")
