@@ -106,6 +106,17 @@ import TandemHarness
                     mentions: "got -0.1")
     }
 
+    /// `weights` per model: default f32, a named format, or an error listing the choices.
+    @Test func weightFormats() throws {
+        #expect(try Scenario.parse(valid, file: "ok.toml").primary.weights == .f32)
+        let quantized = try Scenario.parse(valid.replacingOccurrences(
+            of: "preset = \"tiny-secondary\"", with: "preset = \"tiny-secondary\"\nweights = \"q8_0\""), file: "ok.toml")
+        #expect(quantized.secondaries[0].weights == .q8_0)
+        expectError(valid.replacingOccurrences(of: "preset = \"tiny-primary\"",
+                                               with: "preset = \"tiny-primary\"\nweights = \"q5_k\""),
+                    key: "primary.weights", mentions: "expected one of \"f32\", \"stored\"")
+    }
+
     @Test func missingCheckpoint() {
         expectError(valid.replacingOccurrences(of: "preset = \"tiny-primary\"",
                                                with: "checkpoint = \"no/such/model.safetensors\""),
