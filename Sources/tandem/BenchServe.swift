@@ -40,7 +40,8 @@ struct BenchServe: ParsableCommand {
 
     func run() throws {
         setBLASThreads(engine.threads)
-        let definition = ModelDefinition(name: "primary", source: models.primarySource, kind: .plain, layerMap: .output)
+        let definition = ModelDefinition(name: "primary", source: models.primarySource, kind: .plain, layerMap: .output,
+                                         weights: models.weights)
         let model = try ModelFactory.primary(definition, seed: engine.seed, backend: models.backend,
                                              threads: engine.threads)
         let config = model.config
@@ -68,7 +69,8 @@ struct BenchServe: ParsableCommand {
         printError("tandem bench-serve: \(model.weights.parameterCount) parameters, \(engine.threads) thread(s), "
                    + "backend \(model.backend.rawValue), capacity \(capacity)")
         reply("ready parameters=\(model.weights.parameterCount) vocabulary=\(config.vocabularySize) "
-              + "threads=\(engine.threads) backend=\(model.backend.rawValue)")
+              + "threads=\(engine.threads) backend=\(model.backend.rawValue) weights=\(models.weights.rawValue) "
+              + "bytes_per_token=\(model.bytesReadPerToken)")
         while let line = readLine() {
             let words = line.split(separator: " ")
             guard let command = words.first else { continue }
