@@ -34,9 +34,12 @@ struct KernelPlanner {
                         }
                     })
                 }
-                // Near-ties go to the packed kernel (3% margin): noise should not flip a shape to
-                // OpenBLAS, whose sgemm repacks the weights on every call.
-                for linear in linears { linear.usePacked[tokens - 1] = Double(packedBest) <= Double(blasBest) * 1.03 }
+                // Near-ties go to the packed kernel: noise should not flip a shape to OpenBLAS, whose
+                // sgemm repacks the weights on every call (3% margin). With several threads the margin
+                // is 10%: OpenBLAS's threads busy-wait after each call and take cores from the worker
+                // pool's next products, a cost this per-shape timing does not see.
+                let margin = threads > 1 ? 1.10 : 1.03
+                for linear in linears { linear.usePacked[tokens - 1] = Double(packedBest) <= Double(blasBest) * margin }
             }
         }
     }

@@ -87,13 +87,21 @@ struct Bench: ParsableCommand {
         for round in 0..<(warmup + rounds) {
             let peak = flopsProbe.measure(), bandwidth = bandwidthProbe.measure()
             let integerRate = integerProbe?.measure()
+            // OpenBLAS's threads busy-wait for a while after the sgemm probe; at 2 threads they would
+            // take a core from the engine's first blocks of the round. Let them go to sleep first.
+            if threads > 1 { Thread.sleep(forTimeInterval: 0.2) }
             if round >= warmup {
                 peakSamples.append(peak)
                 bandwidthSamples.append(bandwidth)
                 if let integerRate { integerSamples.append(integerRate) }
             }
             for i in engines.indices {
-                for n in 1...maxTokens {
+                // One unrecorded pass wakes the worker pool (and the core) after the probes; block
+                // sizes then go in an order rotated every round, so no size always comes first.
+                engines[i].forward([1], cache: caches[i], state: states[i])
+                caches[i].truncate(to: context)
+                for step in 0..<maxTokens {
+                    let n = (step + round) % maxTokens + 1
                     let block = (0..<n).map { _ in Int(generator.next() % UInt64(config.vocabularySize)) }
                     let seconds = elapsedSeconds { engines[i].forward(block, cache: caches[i], state: states[i]) }
                     caches[i].truncate(to: context)
