@@ -42,7 +42,8 @@ quickstart: build
 
 # Every bundled scenario (about 15 minutes).
 scenarios: build models
-	for s in quickstart block-size secondary-size acceptance context-length smollm2; do $(BIN) run scenarios/$$s.toml || exit 1; done
+	for s in quickstart block-size secondary-size acceptance context-length smollm2 smollm2-q4; do \
+		$(BIN) run scenarios/$$s.toml || exit 1; done
 
 # The paper's experiment, trained here (needs the corpus): under 10 and under 60 minutes.
 paper-tiny: build corpus

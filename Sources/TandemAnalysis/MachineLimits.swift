@@ -54,7 +54,9 @@ public final class IntegerDotProbe {
             if threads == 1 {
                 counts[0] = kernel.peakLoop(iterations: iterations)
             } else {
-                WorkerPool.shared(threads: threads).run(threads) { counts[$0] = kernel.peakLoop(iterations: iterations) }
+                WorkerPool.shared(threads: threads).run(threads) {
+                    counts[$0] = kernel.peakLoop(iterations: iterations)
+                }
             }
         }
         return Double((0..<threads).reduce(0) { $0 + counts[$1] }) / seconds

@@ -113,7 +113,8 @@ struct Bench: ParsableCommand {
         progress.finish()
         let limits = MachineLimits(peakFlops: Statistics.summarize(peakSamples).median,
                                    bandwidth: Statistics.summarize(bandwidthSamples).median, threads: threads,
-                                   integerMacs: integerSamples.isEmpty ? nil : Statistics.summarize(integerSamples).median)
+                                   integerMacs: integerSamples.isEmpty
+                                       ? nil : Statistics.summarize(integerSamples).median)
         printError(String(format: "machine: sgemm peak %.1f GFLOP/s, DRAM read %.1f GB/s%@ (medians over the rounds)",
                           limits.peakFlops / 1e9, limits.bandwidth / 1e9,
                           limits.integerMacs.map { String(format: ", int8 dot %.0f GMAC/s", $0 / 1e9) } ?? ""))

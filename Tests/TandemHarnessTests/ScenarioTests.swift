@@ -110,7 +110,8 @@ import TandemHarness
     @Test func weightFormats() throws {
         #expect(try Scenario.parse(valid, file: "ok.toml").primary.weights == .f32)
         let quantized = try Scenario.parse(valid.replacingOccurrences(
-            of: "preset = \"tiny-secondary\"", with: "preset = \"tiny-secondary\"\nweights = \"q8_0\""), file: "ok.toml")
+            of: "preset = \"tiny-secondary\"", with: "preset = \"tiny-secondary\"\nweights = \"q8_0\""),
+            file: "ok.toml")
         #expect(quantized.secondaries[0].weights == .q8_0)
         expectError(valid.replacingOccurrences(of: "preset = \"tiny-primary\"",
                                                with: "preset = \"tiny-primary\"\nweights = \"q5_k\""),
