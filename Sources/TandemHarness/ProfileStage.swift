@@ -36,13 +36,23 @@ public enum ProfileStage {
         let totalRounds = targets.count * settings.contexts.count * (settings.warmup + settings.repeats)
         var done = 0
         context.progress(0, totalRounds, "profile")
-        // The primary streams its 155 MB through L3 between draft rounds, so a secondary's
-        // first step of a round runs cold and the rest warm: both are timed ("forward_cold"
-        // right after an untimed primary pass, "forward" two steps later).
+        // A secondary's first step of a round follows the primary's verification, which streams
+        // the primary's weights and its KV cache through the caches: that step runs cold and the
+        // rest warm. Both are timed: "forward_cold" right after an untimed primary pass as in a
+        // round (a verify block of the largest profiled size at the first profiled context),
+        // "forward" two steps later.
         let flusher = context.primary
-        let flushCache = flusher.makeCache(capacity: 4)
-        let flushState = flusher.makeState(maxTokens: 1, contextCapacity: 4)
-        func flush() { flusher.forward([1], cache: flushCache, state: flushState); flushCache.truncate(to: 0) }
+        let flushContext = settings.contexts.first ?? 0, flushTokens = settings.tokens.max() ?? 1
+        let flushCache = flusher.makeCache(capacity: flushContext + flushTokens)
+        let flushState = flusher.makeState(maxTokens: max(flushContext, flushTokens, 1),
+                                           contextCapacity: flushContext + flushTokens)
+        if flushContext > 0 {
+            flusher.forward(Array(repeating: 1, count: flushContext), cache: flushCache, state: flushState)
+        }
+        func flush() {
+            flusher.forward(Array(repeating: 2, count: flushTokens), cache: flushCache, state: flushState)
+            flushCache.truncate(to: flushContext)
+        }
         for (name, model, tokenGrid) in targets {
             let isPrimary = model === context.primary
             let profiler = LayerProfiler(models: [(name, model.config.layerCount)])
