@@ -9,7 +9,10 @@
 //   y[r][j] += m[j] * (xscale * (float)xsum)                      (Q4_1)
 // in that order, so every kernel (and the Swift oracle) gives bit-identical floats.
 #include "tandem_quant.h"
+#include <stdlib.h>
+#if defined(__x86_64__)
 #include <immintrin.h>
+#endif
 
 enum { BLOCK_BYTES_Q8_0 = 544, BLOCK_BYTES_Q4_0 = 288, BLOCK_BYTES_Q4_1 = 320 };
 
@@ -17,6 +20,7 @@ static inline int block_bytes(int kind) {
     return kind == TANDEM_Q8_0 ? BLOCK_BYTES_Q8_0 : kind == TANDEM_Q4_0 ? BLOCK_BYTES_Q4_0 : BLOCK_BYTES_Q4_1;
 }
 
+#if defined(__x86_64__)
 int tandem_quant_has_avx512vnni(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
@@ -190,6 +194,13 @@ AVX2_TARGET void tandem_quant_panel_avx2(const tandem_quant_call *c, int rows) {
     }
 }
 
+#else // not x86-64: only the portable Swift kernel and the scalar quantizer exist
+int tandem_quant_has_avx512vnni(void) { return 0; }
+int tandem_quant_has_avx2(void) { return 0; }
+void tandem_quant_panel_avx512vnni(const tandem_quant_call *c, int rows) { (void)c; (void)rows; abort(); }
+void tandem_quant_panel_avx2(const tandem_quant_call *c, int rows) { (void)c; (void)rows; abort(); }
+#endif
+
 // x[rows x columns] (row stride x_stride floats) -> quants [rows x columns] int8 (nearest, ties to
 // even, as llama.cpp's SIMD quantize_row_q8_1), scale[rows x columns/32] = amax / 127, and the
 // sum of each block's quants; NaN counts as 0. Any CPU: the AVX2 path is chosen when present and
@@ -219,6 +230,7 @@ static void quantize_rows_scalar(const float *x, int64_t x_stride, int rows, int
     }
 }
 
+#if defined(__x86_64__)
 AVX2_TARGET static void quantize_rows_avx2(const float *x, int64_t x_stride, int rows, int columns,
                                            int32_t offset, int8_t *quants, float *scales, int32_t *offset_sums,
                                            float *scaled_sums) {
@@ -230,7 +242,9 @@ AVX2_TARGET static void quantize_rows_avx2(const float *x, int64_t x_stride, int
             __m256 a[4], m = _mm256_setzero_ps();
             for (int i = 0; i < 4; i++) {
                 a[i] = _mm256_loadu_ps(v + 8 * i);
-                m = _mm256_max_ps(m, _mm256_andnot_ps(sign, a[i]));
+                // maxps returns its second operand when either is NaN: keep m there, so a NaN
+                // element is skipped (as in the scalar path) instead of wiping out the maximum.
+                m = _mm256_max_ps(_mm256_andnot_ps(sign, a[i]), m);
             }
             __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
             m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
@@ -261,12 +275,21 @@ AVX2_TARGET static void quantize_rows_avx2(const float *x, int64_t x_stride, int
     }
 }
 
+#endif
+
 void tandem_quantize_rows(const float *x, int64_t x_stride, int rows, int columns, int32_t offset,
                           int8_t *quants, float *scales, int32_t *offset_sums, float *scaled_sums, int use_avx2) {
-    if (use_avx2) quantize_rows_avx2(x, x_stride, rows, columns, offset, quants, scales, offset_sums, scaled_sums);
-    else quantize_rows_scalar(x, x_stride, rows, columns, offset, quants, scales, offset_sums, scaled_sums);
+#if defined(__x86_64__)
+    if (use_avx2) {
+        quantize_rows_avx2(x, x_stride, rows, columns, offset, quants, scales, offset_sums, scaled_sums);
+        return;
+    }
+#endif
+    (void)use_avx2;
+    quantize_rows_scalar(x, x_stride, rows, columns, offset, quants, scales, offset_sums, scaled_sums);
 }
 
+#if defined(__x86_64__)
 // The integer multiply-add peak the panel kernels can reach: 8 independent chains of the kernel's
 // dot instruction on registers, `iterations` times. Returns MACs done (the sum keeps it alive).
 VNNI_TARGET static int64_t peak_vnni(int64_t iterations, int32_t *sink) {
@@ -277,9 +300,9 @@ VNNI_TARGET static int64_t peak_vnni(int64_t iterations, int32_t *sink) {
         for (int j = 0; j < 8; j++) a[j] = _mm512_dpbusd_epi32(a[j], w, x);
         __asm__ volatile("" : "+v"(a[0]), "+v"(a[1]), "+v"(a[2]), "+v"(a[3]));
     }
-    int32_t sum = 0;
-    for (int j = 0; j < 8; j++) sum += _mm512_reduce_add_epi32(a[j]);
-    *sink = sum;
+    uint32_t sum = 0; // unsigned: wraps instead of overflowing
+    for (int j = 0; j < 8; j++) sum += (uint32_t)_mm512_reduce_add_epi32(a[j]);
+    *sink = (int32_t)sum;
     return iterations * 8 * 64;
 }
 
@@ -288,15 +311,26 @@ AVX2_TARGET static int64_t peak_avx2(int64_t iterations, int32_t *sink) {
     for (int i = 0; i < 8; i++) a[i] = _mm256_set1_epi32(i);
     const __m256i w = _mm256_set1_epi8(3), x = _mm256_set1_epi8(5), ones = _mm256_set1_epi16(1);
     for (int64_t i = 0; i < iterations; i++) {
-        for (int j = 0; j < 8; j++) a[j] = _mm256_add_epi32(a[j], _mm256_madd_epi16(_mm256_maddubs_epi16(w, x), ones));
+        // Each chain multiplies its own operand (x ^ its accumulator), so no multiply is shared
+        // between chains or hoisted out of the loop (a vpxor each, on another port).
+        for (int j = 0; j < 8; j++) {
+            const __m256i products = _mm256_maddubs_epi16(w, _mm256_xor_si256(x, a[j]));
+            a[j] = _mm256_add_epi32(a[j], _mm256_madd_epi16(products, ones));
+        }
         __asm__ volatile("" : "+v"(a[0]), "+v"(a[1]), "+v"(a[2]), "+v"(a[3]));
     }
-    int32_t sum = 0;
-    for (int j = 0; j < 8; j++) sum += _mm256_extract_epi32(a[j], 0);
-    *sink = sum;
+    uint32_t sum = 0;
+    for (int j = 0; j < 8; j++) sum += (uint32_t)_mm256_extract_epi32(a[j], 0);
+    *sink = (int32_t)sum;
     return iterations * 8 * 32;
 }
 
 int64_t tandem_quant_peak_loop(int64_t iterations, int use_vnni, int32_t *sink) {
     return use_vnni ? peak_vnni(iterations, sink) : peak_avx2(iterations, sink);
 }
+#else
+int64_t tandem_quant_peak_loop(int64_t iterations, int use_vnni, int32_t *sink) {
+    (void)iterations; (void)use_vnni; *sink = 0;
+    return 0;
+}
+#endif

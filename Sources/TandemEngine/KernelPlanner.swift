@@ -8,8 +8,10 @@ struct KernelPlanner {
     var repeats = 3
 
     func plan(layers: [LayerLinears], head: Linear) {
+        // Quantized layers use their own kernel at every block size: nothing to choose.
         let roles: [[Linear]] = [layers.map(\.queryKeyValue), layers.map(\.output),
                                  layers.map(\.gateUp), layers.map(\.down), [head]]
+            .map { $0.filter { $0.packed != nil } }
         let maxTokens = Linear.maxPackedTokens
         let maxWidth = roles.flatMap { $0 }.map { max($0.inputs, $0.outputs) }.max() ?? 1
         let x = UnsafeMutablePointer<Float>.allocate(capacity: maxTokens * maxWidth)
@@ -70,7 +72,7 @@ extension Transformer {
     }
 
     /// Bytes of weights one decode step reads as this model holds them: every matrix (quantized
-    /// or F32), the norms, and one embedding row (unless the table doubles as the head).
+    /// or F32, the head included), the norms, and one embedding row.
     public var bytesReadPerToken: Int {
         let matrices = layers.flatMap(\.all).reduce(head.weightBytes) { $0 + $1.weightBytes }
         let norms = (2 * config.layerCount + 1) * config.width * 4

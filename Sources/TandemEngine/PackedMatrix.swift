@@ -69,7 +69,8 @@ public final class PackedMatrix: @unchecked Sendable {
                 let call = SkinnyKernel.Call(
                     weights: weights, depth: k, x: x + row * xStride, xStride: xStride,
                     y: out + row * yStride, yStride: yStride, width: width, accumulate: accumulate,
-                    prefetch: nextPanel + chunk * (k * 64 / chunkCount), prefetchStride: prefetchStride)
+                    prefetch: nextPanel + chunk * (k * 64 / chunkCount), prefetchStride: prefetchStride,
+                    prefetchToL1: tokens <= 2)
                 switch r {
                 case 1: SkinnyKernel.run(call, SkinnyKernel.One.self)
                 case 2: SkinnyKernel.run(call, SkinnyKernel.Two.self)
@@ -110,6 +111,7 @@ enum SkinnyKernel {
         var accumulate: Bool
         var prefetch: UnsafeRawPointer      // advanced by prefetchStride bytes per k
         var prefetchStride: Int
+        var prefetchToL1: Bool              // 1-2 rows: into L1 (see CPrefetch's shim.h)
     }
 
     @inline(__always)
@@ -129,7 +131,7 @@ enum SkinnyKernel {
         var prefetch = c.prefetch
         for i in 0..<c.depth {
             let p = c.weights + i * 16, w0 = load(p), w1 = load(p + 8)
-            tandem_prefetch(prefetch)
+            if c.prefetchToL1 { tandem_prefetch_l1(prefetch) } else { tandem_prefetch(prefetch) }
             prefetch += c.prefetchStride
             var s = Vector(repeating: x0[i])
             a0.addProduct(s, w0); a1.addProduct(s, w1)

@@ -26,8 +26,9 @@ public final class Transformer: @unchecked Sendable {
     let head: Linear
     let rotary: RotaryTable
 
-    /// How the matrices are held (F32, quantized at load, or as a model file stores them).
-    public let quantization: WeightQuantization
+    /// How the matrices were asked to be held: "f32", "q8_0", ... or "stored" (the views of
+    /// `.stored` are not kept: they point into a file that may be unmapped after init).
+    public let quantizationLabel: String
 
     public init(weights: ModelWeights, backend: KernelBackend = .auto, threads: Int = 1,
                 quantization: WeightQuantization = .none) {
@@ -36,7 +37,7 @@ public final class Transformer: @unchecked Sendable {
         self.weights = weights
         self.backend = backend
         self.plannedThreads = max(threads, 1)
-        self.quantization = quantization
+        quantizationLabel = quantization.label
         let linearBackend: KernelBackend = backend == .openblas ? .openblas : .packed
         // The matrices `names` (adjacent in the parameter table) as one layer, quantized when asked.
         func linear(_ names: [String], outputs: Int, inputs: Int) -> Linear {

@@ -47,6 +47,11 @@ struct ExportGGUF: ParsableCommand {
 
     func validate() throws {
         guard !out.isEmpty else { throw ValidationError("--out must name a file") }
+        // The model options are shared with `tandem bench`; these two do not apply here.
+        if model.gguf != nil {
+            throw ValidationError("export-gguf writes the engine's own models (--preset or --checkpoint), not --gguf")
+        }
+        if model.weights != .f32 { throw ValidationError("export-gguf takes --type, not --weights") }
         if let checkpoint = model.checkpoint, !FileManager.default.fileExists(atPath: checkpoint) {
             throw ValidationError("checkpoint '\(checkpoint)' does not exist")
         }

@@ -199,6 +199,9 @@ import TandemEngine
         for k in 0..<32 { x[stride + k] = 0 }                                  // an all-zero block: scale 0
         x[2 * stride] = 127; x[2 * stride + 1] = 2.5; x[2 * stride + 2] = -3.5 // scale 1: ties to 2 and -4
         x[3 * stride + 40] = .nan
+        // maxps keeps a NaN when it is the second operand: a NaN in the same 8-lane as the block's
+        // maximum (elements 32 and 40), and one in the block's last lane, must not change the scale.
+        x[4 * stride + 32] = 5; x[4 * stride + 40] = .nan; x[4 * stride + 95] = .nan
         let scalar = quantize(x, rows: rows, columns: columns, stride: stride, offset: 8, avx2: false)
         if QuantizedKernel.avx2.isAvailable {
             let fast = quantize(x, rows: rows, columns: columns, stride: stride, offset: 8, avx2: true)
@@ -206,6 +209,7 @@ import TandemEngine
         }
         #expect(scalar.quants[2 * columns + 1] == 2 && scalar.quants[2 * columns + 2] == -4, "ties to even")
         #expect(scalar.quants[3 * columns + 40] == 0, "NaN counts as 0")
+        #expect(scalar.scales[4 * 3 + 1] == 5 / 127 && scalar.quants[4 * columns + 32] == 127, "NaN beside the maximum")
         var worst: Float = 0
         for r in 0..<rows {
             for b in 0..<(columns / 32) {

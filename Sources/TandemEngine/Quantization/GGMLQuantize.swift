@@ -43,13 +43,20 @@ public enum GGMLQuantize {
         return bytes
     }
 
+    /// C's (int8_t) cast of an in-range value (truncation); NaN and out-of-range values, where C
+    /// is undefined and Swift would trap, give 0 and the nearest bound.
+    @inline(__always)
+    static func int8(_ value: Float) -> Int8 {
+        value.isNaN ? 0 : Int8(max(-128, min(127, value.rounded(.towardZero))))
+    }
+
     // 32 values -> half d = amax / 127, then round(x / d) as int8
     private static func q8_0(_ x: UnsafePointer<Float>, _ out: UnsafeMutableRawPointer) {
         var amax: Float = 0
         for j in 0..<32 { amax = max(amax, abs(x[j])) }
         let d = amax / 127, inverse: Float = d != 0 ? 1 / d : 0
         out.storeBytes(of: half(d), as: UInt16.self)
-        for j in 0..<32 { out.storeBytes(of: Int8((x[j] * inverse).rounded()), toByteOffset: 2 + j, as: Int8.self) }
+        for j in 0..<32 { out.storeBytes(of: int8((x[j] * inverse).rounded()), toByteOffset: 2 + j, as: Int8.self) }
     }
 
     // 32 values -> half d = (signed value of largest magnitude) / -8, q = min(15, trunc(x / d + 8.5))
@@ -59,7 +66,7 @@ public enum GGMLQuantize {
         let d = extreme / -8, inverse: Float = d != 0 ? 1 / d : 0
         out.storeBytes(of: half(d), as: UInt16.self)
         for j in 0..<16 {
-            let low = min(15, Int8(x[j] * inverse + 8.5)), high = min(15, Int8(x[j + 16] * inverse + 8.5))
+            let low = min(15, int8(x[j] * inverse + 8.5)), high = min(15, int8(x[j + 16] * inverse + 8.5))
             out.storeBytes(of: UInt8(low) | UInt8(high) << 4, toByteOffset: 2 + j, as: UInt8.self)
         }
     }
@@ -67,12 +74,15 @@ public enum GGMLQuantize {
     // 32 values -> half d = (max - min) / 15, half m = min, q = min(15, trunc((x - min) / d + 0.5))
     private static func q4_1(_ x: UnsafePointer<Float>, _ out: UnsafeMutableRawPointer) {
         var low = Float.greatestFiniteMagnitude, high = -Float.greatestFiniteMagnitude
-        for j in 0..<32 { low = min(low, x[j]); high = max(high, x[j]) }
+        for j in 0..<32 { // as ggml: a tie keeps the first value (so +0 before -0 stays +0)
+            if x[j] < low { low = x[j] }
+            if x[j] > high { high = x[j] }
+        }
         let d = (high - low) / 15, inverse: Float = d != 0 ? 1 / d : 0
         out.storeBytes(of: half(d), as: UInt16.self)
         out.storeBytes(of: half(low), toByteOffset: 2, as: UInt16.self)
         for j in 0..<16 {
-            let a = min(15, Int8((x[j] - low) * inverse + 0.5)), b = min(15, Int8((x[j + 16] - low) * inverse + 0.5))
+            let a = min(15, int8((x[j] - low) * inverse + 0.5)), b = min(15, int8((x[j + 16] - low) * inverse + 0.5))
             out.storeBytes(of: UInt8(a) | UInt8(b) << 4, toByteOffset: 4 + j, as: UInt8.self)
         }
     }

@@ -59,6 +59,7 @@ public final class QuantizedMatrix: @unchecked Sendable {
     /// `canHold`).
     public init(parts: [QuantizedTensor], kernel: QuantizedKernel = .best) {
         precondition(Self.canHold(parts), "parts cannot be stacked into one quantized matrix")
+        precondition(kernel.isAvailable, "the \(kernel) kernel needs a CPU feature this machine lacks")
         let type = parts[0].type, columns = parts[0].columns
         self.type = type
         self.columns = columns
