@@ -2,7 +2,7 @@ import Dispatch
 
 /// Chooses, per weight shape and block size, between the packed skinny kernel and OpenBLAS by
 /// timing both on the model's own matrices (all layers of a shape in turn, so the weights come
-/// from DRAM as in real decoding). The fastest of a few interleaved repeats decides.
+/// from DRAM as in real decoding). The fastest of a few repeats decides.
 struct KernelPlanner {
     var threads: Int
     var repeats = 3
@@ -11,37 +11,41 @@ struct KernelPlanner {
         // Quantized layers use their own kernel at every block size: nothing to choose.
         let roles: [[Linear]] = [layers.map(\.queryKeyValue), layers.map(\.output),
                                  layers.map(\.gateUp), layers.map(\.down), [head]]
-            .map { $0.filter { $0.packed != nil } }
+            .map { $0.filter { $0.packed != nil } }.filter { !$0.isEmpty }
         let maxTokens = Linear.maxPackedTokens
         let maxWidth = roles.flatMap { $0 }.map { max($0.inputs, $0.outputs) }.max() ?? 1
         let x = UnsafeMutablePointer<Float>.allocate(capacity: maxTokens * maxWidth)
         let y = UnsafeMutablePointer<Float>.allocate(capacity: maxTokens * maxWidth)
         defer { x.deallocate(); y.deallocate() }
         for i in 0..<(maxTokens * maxWidth) { x[i] = Float(i % 7) * 0.25 - 0.75 }
-        for linears in roles {
-            guard let first = linears.first, first.packed != nil else { continue }
-            for tokens in 1...maxTokens {
-                var packedBest = UInt64.max, blasBest = UInt64.max
-                for _ in 0..<repeats {
-                    packedBest = min(packedBest, time {
-                        for linear in linears {
-                            linear.packed!.multiply(x, xStride: linear.inputs, tokens: tokens, into: y,
-                                                    yStride: linear.outputs, accumulate: false, threads: threads)
-                        }
-                    })
-                    blasBest = min(blasBest, time {
-                        for linear in linears {
-                            linear.applyBLAS(x, xStride: linear.inputs, tokens: tokens, into: y,
-                                             yStride: linear.outputs, accumulate: false)
-                        }
-                    })
+        // packedBest[role][n - 1], blasBest[role][n - 1]: the fastest of `repeats` passes. Every
+        // packed timing comes before any OpenBLAS call: OpenBLAS's threads busy-wait for a while
+        // after each call, and with several threads they would slow the packed kernel timed next
+        // (that bias once handed n = 1 to OpenBLAS at two threads, and made decoding 1.4x slower).
+        func best(_ product: (Linear, Int) -> Void) -> [[UInt64]] {
+            roles.map { linears in
+                (1...maxTokens).map { tokens in
+                    (0..<repeats).map { _ in time { for linear in linears { product(linear, tokens) } } }.min()!
                 }
-                // Near-ties go to the packed kernel: noise should not flip a shape to OpenBLAS, whose
-                // sgemm repacks the weights on every call (3% margin). With several threads the margin
-                // is 10%: OpenBLAS's threads busy-wait after each call and take cores from the worker
-                // pool's next products, a cost this per-shape timing does not see.
-                let margin = threads > 1 ? 1.10 : 1.03
-                for linear in linears { linear.usePacked[tokens - 1] = Double(packedBest) <= Double(blasBest) * margin }
+            }
+        }
+        let packedBest = best { linear, tokens in
+            linear.packed!.multiply(x, xStride: linear.inputs, tokens: tokens, into: y, yStride: linear.outputs,
+                                    accumulate: false, threads: threads)
+        }
+        let blasBest = best { linear, tokens in
+            linear.applyBLAS(x, xStride: linear.inputs, tokens: tokens, into: y, yStride: linear.outputs,
+                             accumulate: false)
+        }
+        // Near-ties go to the packed kernel: noise should not flip a shape to OpenBLAS, whose sgemm
+        // repacks the weights on every call (3% margin). With several threads the margin is 10%:
+        // inside a forward pass OpenBLAS's busy-waiting threads take cores from the worker pool's
+        // next products, a cost this per-shape timing does not see.
+        let margin = threads > 1 ? 1.10 : 1.03
+        for (role, linears) in roles.enumerated() {
+            for tokens in 1...maxTokens {
+                let packed = Double(packedBest[role][tokens - 1]), blas = Double(blasBest[role][tokens - 1])
+                for linear in linears { linear.usePacked[tokens - 1] = packed <= blas * margin }
             }
         }
     }
