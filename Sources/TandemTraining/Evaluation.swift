@@ -132,6 +132,36 @@ public enum Evaluator {
     }
 }
 
+extension Evaluator {
+    /// The same protocol through the inference engine (e.g. on quantized weights, which the
+    /// training pass cannot hold): each chunk is one forward block of `context` tokens from an
+    /// empty cache, and the second half of its positions is scored.
+    public static func evaluate(engine model: Transformer, tokens: [Int32], context: Int, maxChunks: Int = .max,
+                                progress: (Int, Int) -> Void = { _, _ in }) -> EvaluationResult {
+        let V = model.config.vocabularySize
+        let chunks = min((tokens.count - 1) / context, maxChunks)
+        var result = EvaluationResult()
+        guard chunks > 0 else { return result }
+        let state = model.makeState(maxTokens: context, contextCapacity: context)
+        for chunk in 0..<chunks {
+            let start = chunk * context
+            let cache = model.makeCache(capacity: context)
+            model.forward(tokens[start..<(start + context)].map(Int.init), cache: cache, state: state)
+            for t in (context / 2)..<context {
+                let target = [tokens[start + t + 1]] // the pointer must not escape its closure
+                let totals = LossOps.forwardBackward(state.logits(t).baseAddress!, rows: 1, vocabulary: V,
+                                                     targets: target, softTargets: nil, weights: .crossEntropy,
+                                                     dLogits: nil)
+                result.tokens += 1
+                result.crossEntropySum += totals.crossEntropy
+                result.correct += totals.correct
+            }
+            progress(chunk + 1, chunks)
+        }
+        return result
+    }
+}
+
 #if canImport(Glibc)
 import Glibc
 #else

@@ -38,6 +38,9 @@ struct Evaluate: ParsableCommand {
         guard context >= 2 else { throw ValidationError("--context must be at least 2, got \(context)") }
         guard gammaTrain >= 1 else { throw ValidationError("--gamma-train must be at least 1, got \(gammaTrain)") }
         guard maxChunks >= 1 else { throw ValidationError("--max-chunks must be at least 1, got \(maxChunks)") }
+        if models.weights != .f32 && (models.secondaryCheckpoint != nil || models.secondaryName != nil) {
+            throw ValidationError("--weights \(models.weights.rawValue) evaluates a primary alone (no secondary)")
+        }
     }
 
     func run() throws {
@@ -98,6 +101,14 @@ struct Evaluate: ParsableCommand {
                                              path: secondaryPath)
             result = Evaluator.evaluate(secondary, primary: primary, tokens: tokens, context: context,
                                         ownBlock: gammaTrain, maxChunks: maxChunks) { bars.update($0, $1, "eval") }
+        } else if models.weights != .f32 {
+            // Quantized weights exist only in the inference engine: evaluate through it.
+            var definition = primaryDefinition
+            definition.weights = models.weights
+            let engineModel = try ModelFactory.primary(definition, seed: seed, backend: .packed,
+                                                       threads: engine.threads)
+            result = Evaluator.evaluate(engine: engineModel, tokens: tokens, context: context,
+                                        maxChunks: maxChunks) { bars.update($0, $1, "eval") }
         } else {
             result = Evaluator.evaluate(primary, primary: nil, tokens: tokens, context: context,
                                         maxChunks: maxChunks) { bars.update($0, $1, "eval") }

@@ -30,6 +30,22 @@ import TandemTraining
         #expect(worst <= 2e-4, "worst |training - engine| logit difference \(worst)")
     }
 
+    /// `tandem eval` through the engine (the path of quantized weights) scores the same chunks
+    /// and positions as through the training pass: equal token counts and accuracy, cross-entropy
+    /// within 1e-5 relative (float32 both sides).
+    @Test func engineEvaluationEqualsTrainingEvaluation() throws {
+        let weights = try ModelWeights.random(config: primaryConfig, seed: 4)
+        var generator = SeededGenerator(seed: 5)
+        let tokens = (0..<200).map { _ in Int32(generator.next() % 23) }
+        let trained = Evaluator.evaluate(try TrainedModel(weights: weights), primary: nil, tokens: tokens, context: 32)
+        let engine = Evaluator.evaluate(engine: Transformer(weights: weights, backend: .packed), tokens: tokens,
+                                        context: 32)
+        #expect(engine.tokens == trained.tokens && engine.tokens == 6 * 16)
+        #expect(engine.correct == trained.correct)
+        let difference = abs(engine.crossEntropy - trained.crossEntropy) / trained.crossEntropy
+        #expect(difference <= 1e-5, "cross-entropy \(engine.crossEntropy) (engine) vs \(trained.crossEntropy)")
+    }
+
     @Test(arguments: TandemLayerMap.allCases)
     func tandemLogitsEqualTheEngine(layerMap: TandemLayerMap) throws {
         let attachment = TandemAttachment(layerMap: layerMap, secondary: secondaryConfig, primary: primaryConfig)
