@@ -1,3 +1,4 @@
+import Foundation
 import TandemAnalysis
 import TandemEngine
 import TandemReport
@@ -14,6 +15,11 @@ public struct CalibratedCosts {
     /// overhead of the primary-alone loop.
     public var roundOverheads: [String: (mean: Double, standardError: Double)]
     public var tokenOverhead: (mean: Double, standardError: Double)
+    /// The primary-alone loop's cost per token beyond the fitted decode step, from the profile's
+    /// autoregressive runs (`profile_baseline.csv`; nil for older profiles). Negative when back-to-
+    /// back steps run faster than isolated ones. The a-priori prediction prices baselines with it;
+    /// the probed one has the measured baselines themselves.
+    public var baselineLoopOverhead: (mean: Double, standardError: Double)?
     public var limits: MachineLimits
 
     /// Costs at context `c` for `secondary` (coefficients optionally drawn from their
@@ -23,7 +29,8 @@ public struct CalibratedCosts {
     /// rescaled so it passes through the probe: the calibrated shape, the point's machine state.
     public func roundCosts(secondary: String, context c: Int, random: RandomSource? = nil,
                            local: LocalCosts? = nil, localContext: Int = 0, gamma: Int = 1) -> RoundCosts {
-        let base = roundCostsFromFits(secondary: secondary, context: c, random: random)
+        let measured = local?.isValid == true
+        let base = roundCostsFromFits(secondary: secondary, context: c, random: random, measuredBaseline: measured)
         guard let local, local.isValid else { return base }
         let fitted = roundCostsFromFits(secondary: secondary, context: localContext, random: nil)
         // The decode step is the one at the runs' mean context c; the others were probed at localContext.
@@ -43,7 +50,11 @@ public struct CalibratedCosts {
                           roundOverhead: base.roundOverhead, baselineOverhead: base.baselineOverhead)
     }
 
-    func roundCostsFromFits(secondary: String, context c: Int, random: RandomSource?) -> RoundCosts {
+    /// `measuredBaseline`: the caller has the sweep's measured baselines (the probed prediction),
+    /// so the primary-alone loop keeps the overhead the profile measured beside its compute;
+    /// otherwise (a priori) it costs the fitted step plus `baselineLoopOverhead` when known.
+    func roundCostsFromFits(secondary: String, context c: Int, random: RandomSource?,
+                            measuredBaseline: Bool = false) -> RoundCosts {
         func curve(_ fit: BlockCostFit) -> @Sendable (Int) -> Double {
             let beta = fit.monotone(random.map { $0.coefficients(of: fit.fit) } ?? fit.fit.coefficients)
             return { n in zip(fit.basis(tokens: n, context: c), beta).reduce(0) { $0 + $1.0 * $1.1 } }
@@ -61,7 +72,8 @@ public struct CalibratedCosts {
         }
         return RoundCosts(primary: primaryCurve, secondaryStep: secondaryStep, secondaryFirstStep: firstStep,
                           projection: projection, roundOverhead: draw(roundOverheads[secondary] ?? (0, 0)),
-                          baselineOverhead: draw(tokenOverhead))
+                          baselineOverhead: draw(measuredBaseline ? tokenOverhead
+                                                 : baselineLoopOverhead ?? tokenOverhead))
     }
 }
 
@@ -77,8 +89,9 @@ public enum CalibrationStage {
             throw ScenarioError(file: context.path(ProfileStage.samplesFile), key: "",
                                 expectation: "profile results missing: run the profile stage first")
         }
-        let (costs, table) = fit(samples: samples, overheads: overheads, limits: limitsRecord,
-                                 secondaries: context.secondaries.map(\.name))
+        let baselineRuns = try context.readRecords(ProfileBaselineRun.self, ProfileStage.baselineFile) ?? []
+        let (costs, table) = fit(samples: samples, overheads: overheads, baselineRuns: baselineRuns,
+                                 limits: limitsRecord, secondaries: context.secondaries.map(\.name))
         try context.write(table, to: "calibration.csv")
         try writeLayers(context)
         try writeBlockCost(context, primary: costs.primary, observations: observations(samples, "primary", "forward"),
@@ -106,8 +119,11 @@ public enum CalibrationStage {
         for sample in samples where sample.model != "primary" && !names.contains(sample.model) {
             names.append(sample.model)
         }
+        let baselinePath = directory + "/" + ProfileStage.baselineFile
+        let baselineRuns = FileManager.default.fileExists(atPath: baselinePath)
+            ? try read(ProfileBaselineRun.self, ProfileStage.baselineFile) : []
         return fit(samples: samples, overheads: try read(ProfileOverhead.self, ProfileStage.overheadsFile),
-                   limits: limits, secondaries: names).costs
+                   baselineRuns: baselineRuns, limits: limits, secondaries: names).costs
     }
 
     static func observations(_ samples: [ProfileSample], _ model: String, _ quantity: String) -> [CostObservation] {
@@ -122,7 +138,8 @@ public enum CalibrationStage {
     }
 
     /// The weighted least-squares fits of the profiled costs and their calibration table.
-    static func fit(samples: [ProfileSample], overheads: [ProfileOverhead], limits limitsRecord: MachineLimitsRecord,
+    static func fit(samples: [ProfileSample], overheads: [ProfileOverhead], baselineRuns: [ProfileBaselineRun] = [],
+                    limits limitsRecord: MachineLimitsRecord,
                     secondaries names: [String]) -> (costs: CalibratedCosts, table: CSVTable) {
         let limits = MachineLimits(peakFlops: limitsRecord.peakGigaflops * 1e9,
                                    bandwidth: limitsRecord.dramReadGigabytesPerSecond * 1e9,
@@ -178,11 +195,27 @@ public enum CalibrationStage {
             table.append([.string(name), "round_overhead", "mean", .real(value.0), .real(value.1), "",
                           .integer(overheads.filter { $0.model == name }.count), ""])
         }
+        // The loop's per-token cost beyond the fitted decode step at the contexts it ran at.
+        var baselineLoopOverhead: (mean: Double, standardError: Double)?
+        if !baselineRuns.isEmpty {
+            let beta = primary.monotone(primary.fit.coefficients)
+            func step(_ c: Int) -> Double {
+                zip(primary.basis(tokens: 1, context: c), beta).reduce(0) { $0 + $1.0 * $1.1 }
+            }
+            let excess = baselineRuns.map { run -> Double in
+                let contexts = run.firstContext...max(run.firstContext, run.lastContext)
+                return run.nanosecondsPerToken - contexts.reduce(0) { $0 + step($1) } / Double(contexts.count)
+            }
+            let s = Statistics.summarize(excess)
+            baselineLoopOverhead = (s.mean, s.count > 1 ? s.standardDeviation / Double(s.count).squareRoot() : 0)
+            table.append(["primary", "baseline_loop_overhead", "mean", .real(s.mean), .real(baselineLoopOverhead!.1),
+                          "", .integer(s.count), ""])
+        }
         let costs = CalibratedCosts(primary: primary, secondaries: secondaries, secondariesCold: secondariesCold,
                                     projections: projections,
                                     roundOverheads: roundOverheads.mapValues { (mean: $0.0, standardError: $0.1) },
                                     tokenOverhead: (mean: tokenOverhead.0, standardError: tokenOverhead.1),
-                                    limits: limits)
+                                    baselineLoopOverhead: baselineLoopOverhead, limits: limits)
         return (costs, table)
     }
 

@@ -12,6 +12,9 @@ public enum ProfileStage {
     public static let limitsFile = "machine_limits.csv"
     public static let acceptanceFile = "profile_acceptance.csv"
     public static let policiesFile = "profile_policies.csv"
+    /// The primary-alone loop's cost per token in the profile's own autoregressive runs (the
+    /// a-priori prediction prices the sweep's baselines by it). Optional: older profiles lack it.
+    public static let baselineFile = "profile_baseline.csv"
 
     public static func isComplete(_ context: RunContext) -> Bool {
         [samplesFile, layersFile, overheadsFile, limitsFile, acceptanceFile, policiesFile]
@@ -112,7 +115,7 @@ public enum ProfileStage {
         try context.checkStop(stage: "profile", saved: unsaved)
         try profileProjections(context, into: &samples)
         try context.checkStop(stage: "profile", saved: unsaved)
-        let overheads = try profileOverheads(context)
+        let (overheads, baselineRuns) = try profileOverheads(context)
         try context.checkStop(stage: "profile", saved: unsaved)
         let acceptance = try profileAcceptance(context)
         try context.checkStop(stage: "profile", saved: unsaved)
@@ -121,6 +124,7 @@ public enum ProfileStage {
         try context.write(samples, to: samplesFile)
         try context.write(layers, to: layersFile)
         try context.write(overheads, to: overheadsFile)
+        try context.write(baselineRuns, to: baselineFile)
         try context.write(acceptance, to: acceptanceFile)
         try context.write(policies, to: policiesFile)
     }
@@ -227,12 +231,13 @@ public enum ProfileStage {
 
     /// Loop overheads: wall time not spent in model compute, per token of the primary-alone
     /// loop and per round of SPEED (oracle alpha 0.6, gamma 3), at the first sweep context.
-    static func profileOverheads(_ context: RunContext) throws -> [ProfileOverhead] {
+    static func profileOverheads(_ context: RunContext) throws -> ([ProfileOverhead], [ProfileBaselineRun]) {
         let scenario = context.scenario, settings = scenario.profile
         let c = max(scenario.sweep.contexts.first ?? 16, 1)
         let prompt = ModelFactory.prompt(scenario.sweep.prompt, length: c, tokenizer: context.tokenizer)
         let tokens = 24, capacity = c + tokens + 8
         var table: [ProfileOverhead] = []
+        var baselineRuns: [ProfileBaselineRun] = []
         let compute: Set<Component> = [.embedding, .norm, .attentionProjection, .attentionScores, .feedForward,
                                        .tandemProjection, .lmHead]
         for target in [nil] + context.secondaries.map(Optional.some) {
@@ -271,6 +276,20 @@ public enum ProfileStage {
                                              repeatIndex: round - settings.warmup, nanoseconds: overhead.rounded()))
             }
         }
-        return table
+        // The sweep's baseline as the sweep runs it: the primary alone, no timers, the sweep's
+        // token count from its prompt, decode steps back to back.
+        let baselineTokens = max(scenario.sweep.tokens, 2)
+        for round in 0..<(settings.warmup + settings.repeats) {
+            var baseline = AutoregressiveDecoding(name: "primary", model: context.primary, parameters: .greedy, seed: 0,
+                                                  settings: ForwardSettings(threads: context.primary.plannedThreads))
+            _ = baseline.generate(prompt: prompt, maxTokens: baselineTokens)
+            guard round >= settings.warmup else { continue }
+            let loops = max(baseline.telemetry.generatedTokens - 1, 1)
+            // Its decode steps ran at contexts prompt + 1 ... prompt + loops.
+            baselineRuns.append(ProfileBaselineRun(
+                repeatIndex: round - settings.warmup, firstContext: prompt.count + 1, lastContext: prompt.count + loops,
+                nanosecondsPerToken: (Double(baseline.telemetry.decodeNanoseconds) / Double(loops)).rounded()))
+        }
+        return (table, baselineRuns)
     }
 }

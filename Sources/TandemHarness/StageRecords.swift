@@ -102,6 +102,32 @@ extension ProfileOverhead {
     }
 }
 
+/// profile_baseline.csv: one autoregressive run of the primary alone per profile repeat, its
+/// decode steps back to back as in the sweep's baselines (which run 5-18% faster per token than
+/// the isolated passes the block-cost fit sees, on a primary that stays in the cache).
+public struct ProfileBaselineRun: CSVRecord {
+    public var repeatIndex: Int
+    /// Context of its first and last decode step.
+    public var firstContext: Int
+    public var lastContext: Int
+    /// Decode time per token, the loop's own overhead included.
+    public var nanosecondsPerToken: Double
+
+    public static let columns = ["repeat", "first_context", "last_context", "nanoseconds_per_token"]
+    public var fields: [CSVValue] {
+        [.integer(repeatIndex), .integer(firstContext), .integer(lastContext), .integer(Int(nanosecondsPerToken))]
+    }
+}
+
+extension ProfileBaselineRun {
+    public init(row: CSVRow) throws {
+        repeatIndex = try row.integer("repeat")
+        firstContext = try row.integer("first_context")
+        lastContext = try row.integer("last_context")
+        nanosecondsPerToken = try row.real("nanoseconds_per_token")
+    }
+}
+
 /// profile_acceptance.csv: acceptance of each drafter in model mode, measured once in the
 /// profile stage (judged and accepted drafts per position), for the a-priori prediction.
 public struct ProfileAcceptance: CSVRecord {

@@ -1,0 +1,58 @@
+import Foundation
+import Testing
+import TandemHarness
+
+/// The primary-alone loop's cost for the a-priori prediction: the profile's baseline runs
+/// against the fitted decode step at the contexts they ran at.
+@Suite struct BaselineCalibrationTests {
+    /// A profile on disk whose primary costs 1000 + 100 n + 2 n c ns (n tokens, context c), a curve of
+    /// the fit's own family (per-n levels and an n c term), with repeats spread +-10 ns.
+    func writeProfile(_ directory: String, baselineExcess: Double?) throws {
+        var samples = "model,quantity,tokens,context,repeat,nanoseconds\n"
+        for repeatIndex in 0..<3 {
+            for context in [16, 64] {
+                // Repeats 990/1000/1010 around the cost (the fit weights cells by their spread).
+                let jitter = 10 * (repeatIndex - 1)
+                for tokens in 1...3 {
+                    let cost = 1000 + 100 * tokens + 2 * tokens * context + jitter
+                    samples += "primary,forward,\(tokens),\(context),\(repeatIndex),\(cost)\n"
+                }
+                for tokens in 1...2 {
+                    samples += "s,forward,\(tokens),\(context),\(repeatIndex),\(100 + 10 * tokens + jitter)\n"
+                    samples += "s,forward_cold,\(tokens),\(context),\(repeatIndex),\(200 + 10 * tokens + jitter)\n"
+                }
+            }
+        }
+        try samples.write(toFile: directory + "/profile_samples.csv", atomically: true, encoding: .utf8)
+        try "threads,peak_gflops,dram_read_gbps\n1,100,20\n"
+            .write(toFile: directory + "/machine_limits.csv", atomically: true, encoding: .utf8)
+        try "model,quantity,repeat,nanoseconds\nprimary,token_overhead,0,50\nprimary,token_overhead,1,50\n"
+            .write(toFile: directory + "/profile_overheads.csv", atomically: true, encoding: .utf8)
+        if let baselineExcess {
+            // Decode steps at contexts 21 ... 40: the fitted step averages 1100 + 2 * 30.5.
+            let perToken = 1100 + 2 * 30.5 + baselineExcess
+            try "repeat,first_context,last_context,nanoseconds_per_token\n0,21,40,\(perToken)\n1,21,40,\(perToken)\n"
+                .write(toFile: directory + "/profile_baseline.csv", atomically: true, encoding: .utf8)
+        }
+    }
+
+    /// With baseline runs the a-priori costs price the loop at the fitted step plus the measured
+    /// excess (here -120 ns: back-to-back steps faster than isolated ones); the probed costs and a
+    /// profile without the file keep the token overhead measured beside the compute (50 ns).
+    @Test func baselineRunsSetTheLoopOverhead() throws {
+        let directory = NSTemporaryDirectory() + "tandem-baseline-\(getpid())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try writeProfile(directory, baselineExcess: -120)
+        let costs = try CalibrationStage.load(directory: directory)
+        let excess = try #require(costs.baselineLoopOverhead).mean
+        #expect(abs(excess - -120) < 0.5, "baseline loop overhead \(excess), expected -120")
+        #expect(abs(costs.roundCosts(secondary: "s", context: 64).baselineOverhead - excess) < 1e-9)
+        #expect(costs.tokenOverhead.mean == 50)
+
+        try FileManager.default.removeItem(atPath: directory + "/profile_baseline.csv")
+        let older = try CalibrationStage.load(directory: directory)
+        #expect(older.baselineLoopOverhead == nil)
+        #expect(older.roundCosts(secondary: "s", context: 64).baselineOverhead == 50)
+    }
+}
