@@ -276,19 +276,15 @@ public enum ProfileStage {
                                              repeatIndex: round - settings.warmup, nanoseconds: overhead.rounded()))
             }
         }
-        // The sweep's baseline as the sweep runs it: the primary alone, no timers, the sweep's
-        // token count from its prompt, decode steps back to back.
-        let baselineTokens = max(scenario.sweep.tokens, 2)
+        // The sweep's baseline as the sweep runs it (no timers, decode steps back to back).
         for round in 0..<(settings.warmup + settings.repeats) {
-            var baseline = AutoregressiveDecoding(name: "primary", model: context.primary, parameters: .greedy, seed: 0,
-                                                  settings: ForwardSettings(threads: context.primary.plannedThreads))
-            _ = baseline.generate(prompt: prompt, maxTokens: baselineTokens)
+            let telemetry = SweepStage.runBaseline(threads: context.primary.plannedThreads, context, prompt: prompt)
             guard round >= settings.warmup else { continue }
-            let loops = max(baseline.telemetry.generatedTokens - 1, 1)
+            let loops = max(telemetry.generatedTokens - 1, 1)
             // Its decode steps ran at contexts prompt + 1 ... prompt + loops.
             baselineRuns.append(ProfileBaselineRun(
                 repeatIndex: round - settings.warmup, firstContext: prompt.count + 1, lastContext: prompt.count + loops,
-                nanosecondsPerToken: (Double(baseline.telemetry.decodeNanoseconds) / Double(loops)).rounded()))
+                nanosecondsPerToken: (Double(telemetry.decodeNanoseconds) / Double(loops)).rounded()))
         }
         return (table, baselineRuns)
     }

@@ -70,14 +70,14 @@ public enum SweepStage {
         }
     }
 
-    /// One primary-alone run at the point's context and threads: decode nanoseconds.
-    static func runBaseline(_ point: SweepPoint, _ context: RunContext, prompt: [Int]) -> Double {
+    /// One primary-alone run from `prompt` with `threads` threads, as every sweep point's
+    /// baseline (and the profile's, which prices them a priori) runs it.
+    static func runBaseline(threads: Int, _ context: RunContext, prompt: [Int]) -> DecodingTelemetry {
         let sweep = context.scenario.sweep
         var baseline = AutoregressiveDecoding(name: "primary", model: context.primary, parameters: sweep.sampling,
-                                              seed: context.scenario.seed,
-                                              settings: ForwardSettings(threads: point.threads))
+                                              seed: context.scenario.seed, settings: ForwardSettings(threads: threads))
         _ = baseline.generate(prompt: prompt, maxTokens: sweep.tokens)
-        return Double(baseline.telemetry.decodeNanoseconds)
+        return baseline.telemetry
     }
 
     /// The models a point's strategy runs with: the primary, its secondary, and for the router
@@ -108,6 +108,9 @@ public enum SweepStage {
         let probe = CostProbe(point, secondary: secondary, context: context, prompt: prompt)
         probe.sample()
         var measured: [(baseline: Double, strategy: Double, baselineFirst: Bool, telemetry: DecodingTelemetry)] = []
+        func baselineNanoseconds() -> Double {
+            Double(runBaseline(threads: point.threads, context, prompt: prompt).decodeNanoseconds)
+        }
         for round in 0..<(sweep.warmup + sweep.repeats) {
             try checkStop()
             let seed = scenario.seed &+ point.seedOffset &+ UInt64(round)
@@ -115,9 +118,9 @@ public enum SweepStage {
                                                         settings: settings)
             let baselineFirst = round % 2 == 0 // B A, A B, B A, ...: ABBA
             var baseline = 0.0
-            if baselineFirst { baseline = runBaseline(point, context, prompt: prompt) }
+            if baselineFirst { baseline = baselineNanoseconds() }
             _ = strategy.generate(prompt: prompt, maxTokens: sweep.tokens)
-            if !baselineFirst { baseline = runBaseline(point, context, prompt: prompt) }
+            if !baselineFirst { baseline = baselineNanoseconds() }
             probe.sample() // between runs, so the probe sees the machine as the runs do
             guard round >= sweep.warmup else { continue }
             measured.append((baseline, Double(strategy.telemetry.decodeNanoseconds), baselineFirst, strategy.telemetry))
