@@ -70,16 +70,4 @@ extension Transformer {
         }
     }
 
-    /// Whether any matrix is held quantized.
-    public var hasQuantizedMatrices: Bool {
-        head.quantized != nil || layers.contains { $0.all.contains { $0.quantized != nil } }
-    }
-
-    /// Bytes of weights one decode step reads as this model holds them: every matrix (quantized
-    /// or F32, the head included), the norms, and one embedding row.
-    public var bytesReadPerToken: Int {
-        let matrices = layers.flatMap(\.all).reduce(head.weightBytes) { $0 + $1.weightBytes }
-        let norms = (2 * config.layerCount + 1) * config.width * 4
-        return matrices + norms + config.width * 4
-    }
 }

@@ -51,11 +51,4 @@ public final class ModelWeights: @unchecked Sendable {
     }
 
     public var parameterCount: Int { table.count }
-
-    /// Bytes of weights read by one decode step: everything but the embedding table, of which
-    /// only one row per token is read (the table itself is read when it doubles as the head).
-    public var bytesReadPerToken: Int {
-        let embedding = config.vocabularySize * config.width
-        return (config.tiedEmbeddings ? table.count : table.count - embedding) * 4
-    }
 }

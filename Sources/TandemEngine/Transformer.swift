@@ -26,10 +26,6 @@ public final class Transformer: @unchecked Sendable {
     let head: Linear
     let rotary: RotaryTable
 
-    /// How the matrices were asked to be held: "f32", "q8_0", ... or "stored" (the views of
-    /// `.stored` are not kept: they point into a file that may be unmapped after init).
-    public let quantizationLabel: String
-
     public init(weights: ModelWeights, backend: KernelBackend = .auto, threads: Int = 1,
                 quantization: WeightQuantization = .none) {
         let config = weights.config
@@ -37,7 +33,6 @@ public final class Transformer: @unchecked Sendable {
         self.weights = weights
         self.backend = backend
         self.plannedThreads = max(threads, 1)
-        quantizationLabel = quantization.label
         let linearBackend: KernelBackend = backend == .openblas ? .openblas : .packed
         // The matrices `names` (adjacent in the parameter table) as one layer, quantized when asked.
         func linear(_ names: [String], outputs: Int, inputs: Int) -> Linear {
@@ -63,6 +58,19 @@ public final class Transformer: @unchecked Sendable {
         rotary = RotaryTable(headDimension: config.headDimension, maxContext: config.maxContext,
                              theta: config.ropeTheta)
         if backend == .auto { KernelPlanner(threads: threads).plan(layers: layers, head: head) }
+    }
+
+    /// Whether any matrix is held quantized.
+    public var hasQuantizedMatrices: Bool {
+        head.quantized != nil || layers.contains { $0.all.contains { $0.quantized != nil } }
+    }
+
+    /// Bytes of weights one decode step reads as this model holds them: every matrix (quantized
+    /// or F32, the head included), the norms, and one embedding row.
+    public var bytesReadPerToken: Int {
+        let matrices = layers.flatMap(\.all).reduce(head.weightBytes) { $0 + $1.weightBytes }
+        let norms = (2 * config.layerCount + 1) * config.width * 4
+        return matrices + norms + config.width * 4
     }
 
     public func makeCache(capacity: Int? = nil) -> ContiguousKeyValueCache {

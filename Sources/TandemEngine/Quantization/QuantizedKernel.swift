@@ -23,21 +23,9 @@ public enum QuantizedKernel: String, CaseIterable, Sendable {
     /// The fastest kernel this CPU has.
     public static let best: QuantizedKernel = hasVNNI ? .avx512vnni : hasAVX2 ? .avx2 : .portable
 
-    private static let hasVNNI: Bool = {
-        #if arch(x86_64)
-        return tandem_quant_has_avx512vnni() != 0
-        #else
-        return false
-        #endif
-    }()
-
-    static let hasAVX2: Bool = {
-        #if arch(x86_64)
-        return tandem_quant_has_avx2() != 0
-        #else
-        return false
-        #endif
-    }()
+    // The C side answers 0 on CPUs (and architectures) without the instructions.
+    private static let hasVNNI = tandem_quant_has_avx512vnni() != 0
+    static let hasAVX2 = tandem_quant_has_avx2() != 0
 
     /// Runs `iterations` rounds of 8 independent chains of this kernel's integer dot instruction
     /// on registers (the rate its products can at best reach); returns the multiply-adds done,
@@ -108,28 +96,27 @@ struct QuantizedActivations {
     let tokens: Int
     let blocks: Int
     let quantStride: Int
-    let quants: UnsafeMutablePointer<Int8>
     let scales: UnsafeMutablePointer<Float>
     let offsetSums: UnsafeMutablePointer<Int32>
     let scaledSums: UnsafeMutablePointer<Float>
+    let quants: UnsafeMutablePointer<Int8>
+    /// One allocation per product holds all four arrays (this runs once per matrix per forward pass).
+    private let storage: UnsafeMutableRawPointer
 
     // x[tokens x columns] (row stride xStride) -> quants [tokens x columns], the rest [tokens x blocks]
     init(_ x: UnsafePointer<Float>, xStride: Int, tokens: Int, columns: Int, offset: Int32) {
         self.tokens = tokens
         blocks = columns / 32
         quantStride = columns
-        quants = .allocate(capacity: tokens * columns)
-        scales = .allocate(capacity: tokens * blocks)
-        offsetSums = .allocate(capacity: tokens * blocks)
-        scaledSums = .allocate(capacity: tokens * blocks)
+        let perBlock = tokens * blocks // 4-byte elements of each of the three block arrays
+        storage = .allocate(byteCount: 12 * perBlock + tokens * columns, alignment: 64)
+        scales = storage.bindMemory(to: Float.self, capacity: perBlock)
+        offsetSums = (storage + 4 * perBlock).bindMemory(to: Int32.self, capacity: perBlock)
+        scaledSums = (storage + 8 * perBlock).bindMemory(to: Float.self, capacity: perBlock)
+        quants = (storage + 12 * perBlock).bindMemory(to: Int8.self, capacity: tokens * columns)
         tandem_quantize_rows(x, Int64(xStride), Int32(tokens), Int32(columns), offset, quants, scales, offsetSums,
                              scaledSums, QuantizedKernel.hasAVX2 ? 1 : 0)
     }
 
-    func deallocate() {
-        quants.deallocate()
-        scales.deallocate()
-        offsetSums.deallocate()
-        scaledSums.deallocate()
-    }
+    func deallocate() { storage.deallocate() }
 }

@@ -13,15 +13,6 @@ public enum WeightQuantization: Sendable {
     /// missing here or in a type `QuantizedMatrix` cannot hold stays F32.
     case stored([String: QuantizedTensor])
 
-    /// A short label for reports: "f32", "q8_0", or "stored".
-    public var label: String {
-        switch self {
-        case .none: return "f32"
-        case .quantize(let type): return type.name.lowercased()
-        case .stored: return "stored"
-        }
-    }
-
     /// The quantized matrix for engine tensors `names` stacked along the output axis, with
     /// `canonical` (their F32 form, [outputs x inputs]); nil when they stay F32.
     func matrix(_ names: [String], canonical: UnsafePointer<Float>, outputs: Int, inputs: Int) -> QuantizedMatrix? {
