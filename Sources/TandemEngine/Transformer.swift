@@ -154,16 +154,10 @@ public final class Transformer: @unchecked Sendable {
         let attendHead = { (head: Int) in
             let keys = cache.keys(layer: layer, head: head / groups)
             let values = cache.values(layer: layer, head: head / groups)
-            let scores = state.scores + head * state.scoreCapacity
-            for row in 0..<n {
-                let query = state.queryKeyValue + row * stride + head * hd
-                let visible = start + row + 1 // causal: positions 0...start + row
-                for t in 0..<visible { scores[t] = VectorMath.dot(query, keys + t * hd, hd) * scale }
-                VectorMath.softmax(scores, visible)
-                let out = state.attention + row * qW + head * hd
-                out.update(repeating: 0, count: hd)
-                for t in 0..<visible { VectorMath.addScaled(values + t * hd, scores[t], out, hd) }
-            }
+            CausalAttention.attend(queries: state.queryKeyValue + head * hd, queryStride: stride, rows: n,
+                                   start: start, keys: keys, values: values, headDimension: hd, scale: scale,
+                                   scores: state.scores + head * state.scoreCapacity,
+                                   out: state.attention + head * hd, outStride: qW)
         }
         if threads > 1 {
             WorkerPool.shared(threads: threads).run(config.headCount, attendHead)

@@ -74,18 +74,23 @@ public enum VectorMath {
 
     /// In-place softmax of x[n]; returns nothing, x sums to 1 afterwards.
     public static func softmax(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
-        var maximum = -Float.infinity
-        for i in 0..<n { maximum = Swift.max(maximum, x[i]) }
+        var largest = Vector(repeating: -Float.infinity)
+        var i = 0
+        while i + 8 <= n { let v = load(x + i); largest.replace(with: v, where: v .> largest); i += 8 }
+        var maximum = largest.max()
+        while i < n { maximum = Swift.max(maximum, x[i]); i += 1 }
         let m = Vector(repeating: maximum)
         var sum = Vector()
-        var i = 0
+        i = 0
         while i + 8 <= n { let e = exp(load(x + i) - m); store(e, x + i); sum += e; i += 8 }
-        var total = sum.sum()
-        while i < n {
-            var tail = Vector(repeating: -Float.infinity); tail[0] = x[i] - maximum
-            x[i] = exp(tail)[0]; total += x[i]; i += 1
+        if i < n { // one exp for the tail; the padding lanes give exp(-inf) = 0
+            var tail = Vector(repeating: -Float.infinity)
+            for j in 0..<(n - i) { tail[j] = x[i + j] - maximum }
+            let e = exp(tail)
+            for j in 0..<(n - i) { x[i + j] = e[j] }
+            sum += e
         }
-        let inverse = Vector(repeating: 1 / total)
+        let inverse = Vector(repeating: 1 / sum.sum())
         i = 0
         while i + 8 <= n { store(load(x + i) * inverse, x + i); i += 8 }
         while i < n { x[i] *= inverse[0]; i += 1 }
