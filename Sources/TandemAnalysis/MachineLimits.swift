@@ -63,6 +63,48 @@ public final class IntegerDotProbe {
     }
 }
 
+/// The quantized panel kernel's own rate on a cache-resident matrix: the integer dots together
+/// with their per-block float epilogue and the activation quantization, i.e. what a compute-bound
+/// block of `tokens` rows can at best reach (the dot instruction's peak ignores the epilogue).
+/// One matrix of 1024 x 576 in `type` (at most 612 KB, Q8_0) by `tokens` rows, 64 products per call.
+public final class QuantizedKernelProbe {
+    public let tokens: Int
+    public let type: GGMLType
+    let threads: Int
+    let matrix: QuantizedMatrix
+    let x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>
+    let products = 64
+
+    public init?(threads: Int, tokens: Int = 8, type: GGMLType = .q4_1, kernel: QuantizedKernel = .best) {
+        guard kernel != .portable, kernel.isAvailable else { return nil }
+        self.threads = max(threads, 1)
+        self.tokens = tokens
+        self.type = type
+        let rows = 1024, columns = 576
+        var generator = SeededGenerator(seed: 7)
+        let weights = (0..<(rows * columns)).map { _ in generator.nextUnitFloat() - 0.5 }
+        matrix = weights.withUnsafeBufferPointer {
+            QuantizedMatrix(quantizing: $0.baseAddress!, rows: rows, columns: columns, type: type, kernel: kernel)
+        }
+        x = .allocate(capacity: tokens * columns)
+        for i in 0..<(tokens * columns) { x[i] = generator.nextUnitFloat() - 0.5 }
+        y = .allocate(capacity: tokens * rows)
+    }
+
+    deinit { x.deallocate(); y.deallocate() }
+
+    /// Multiply-adds per second (weights x rows) over all threads.
+    public func measure() -> Double {
+        let seconds = elapsedSeconds {
+            for _ in 0..<products {
+                matrix.multiply(x, xStride: matrix.columns, tokens: tokens, into: y, yStride: matrix.rows,
+                                accumulate: false, threads: threads)
+            }
+        }
+        return Double(products * tokens * matrix.rows * matrix.columns) / seconds
+    }
+}
+
 /// One OpenBLAS sgemm of 1536^3 (about 7 GFLOP, large enough to reach its peak) per call.
 public final class FlopsProbe {
     let size = 1536

@@ -65,6 +65,15 @@ public final class Transformer: @unchecked Sendable {
         head.quantized != nil || layers.contains { $0.all.contains { $0.quantized != nil } }
     }
 
+    /// The quantized type holding most of this model's weight bytes (nil: all F32).
+    public var dominantQuantizedType: GGMLType? {
+        var bytes: [GGMLType: Int] = [:]
+        for matrix in ([head] + layers.flatMap(\.all)).compactMap(\.quantized) {
+            bytes[matrix.type, default: 0] += matrix.byteCount
+        }
+        return bytes.max { $0.value < $1.value }?.key
+    }
+
     /// Bytes of weights one decode step reads as this model holds them: every matrix (quantized
     /// or F32, the head included), the norms, and one embedding row.
     public var bytesReadPerToken: Int {

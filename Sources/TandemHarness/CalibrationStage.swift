@@ -195,14 +195,18 @@ public enum CalibrationStage {
             table.append([.string(name), "round_overhead", "mean", .real(value.0), .real(value.1), "",
                           .integer(overheads.filter { $0.model == name }.count), ""])
         }
-        // The loop's per-token cost beyond the fitted decode step at the contexts it ran at.
+        // The loop's per-token cost beyond an isolated decode step: paired with the isolated steps
+        // timed beside each run when the profile has them, else against the fitted step at the
+        // contexts it ran at (older profiles; machine drift since the grid then counts as excess).
         var baselineLoopOverhead: (mean: Double, standardError: Double)?
         if !baselineRuns.isEmpty {
             let beta = primary.monotone(primary.fit.coefficients)
             func step(_ c: Int) -> Double {
                 zip(primary.basis(tokens: 1, context: c), beta).reduce(0) { $0 + $1.0 * $1.1 }
             }
+            let paired = baselineRuns.allSatisfy { $0.isolatedNanosecondsPerToken != nil }
             let excess = baselineRuns.map { run -> Double in
+                if paired, let isolated = run.isolatedNanosecondsPerToken { return run.nanosecondsPerToken - isolated }
                 let contexts = run.firstContext...max(run.firstContext, run.lastContext)
                 return run.nanosecondsPerToken - contexts.reduce(0) { $0 + step($1) } / Double(contexts.count)
             }

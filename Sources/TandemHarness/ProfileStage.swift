@@ -276,16 +276,62 @@ public enum ProfileStage {
                                              repeatIndex: round - settings.warmup, nanoseconds: overhead.rounded()))
             }
         }
-        // The sweep's baseline as the sweep runs it (no timers, decode steps back to back).
+        // The sweep's baseline as the sweep runs it (no timers, decode steps back to back) and, right
+        // beside it (alternating which goes first), isolated decode steps at the middle of its
+        // contexts: their difference is the loop's own excess, paired, so drift of the machine
+        // between the grid above and these runs cancels instead of passing for loop overhead.
+        let threads = context.primary.plannedThreads
+        let loops = max(scenario.sweep.tokens - 1, 1)
+        let middle = prompt.count + (1 + loops) / 2 // decode steps run at contexts prompt + 1 ... prompt + loops
+        let steps = IsolatedDecodeSteps(context.primary, context: middle, threads: threads,
+                                        prefix: ModelFactory.prompt(scenario.sweep.prompt, length: middle,
+                                                                    tokenizer: context.tokenizer))
         for round in 0..<(settings.warmup + settings.repeats) {
-            let telemetry = SweepStage.runBaseline(threads: context.primary.plannedThreads, context, prompt: prompt)
+            var telemetry = DecodingTelemetry(strategy: "primary"), isolated = 0.0
+            for first in round % 2 == 0 ? [true, false] : [false, true] {
+                if first {
+                    isolated = steps.meanNanoseconds(count: 16)
+                } else {
+                    telemetry = SweepStage.runBaseline(threads: threads, context, prompt: prompt)
+                }
+            }
             guard round >= settings.warmup else { continue }
-            let loops = max(telemetry.generatedTokens - 1, 1)
-            // Its decode steps ran at contexts prompt + 1 ... prompt + loops.
+            let ran = max(telemetry.generatedTokens - 1, 1)
             baselineRuns.append(ProfileBaselineRun(
-                repeatIndex: round - settings.warmup, firstContext: prompt.count + 1, lastContext: prompt.count + loops,
-                nanosecondsPerToken: (Double(telemetry.decodeNanoseconds) / Double(loops)).rounded()))
+                repeatIndex: round - settings.warmup, firstContext: prompt.count + 1, lastContext: prompt.count + ran,
+                nanosecondsPerToken: (Double(telemetry.decodeNanoseconds) / Double(ran)).rounded(),
+                isolatedNanosecondsPerToken: isolated.rounded()))
         }
         return (table, baselineRuns)
+    }
+}
+
+/// Single decode steps of a model at one context, each undone after it is timed (as the profile's
+/// grid times its blocks), for pairing with a run of the decoding loop.
+struct IsolatedDecodeSteps {
+    let model: Transformer
+    let context: Int
+    let cache: ContiguousKeyValueCache
+    let state: ForwardState
+
+    init(_ model: Transformer, context: Int, threads: Int, prefix: [Int]) {
+        self.model = model
+        self.context = context
+        cache = model.makeCache(capacity: context + 1)
+        state = model.makeState(maxTokens: max(context, 1), contextCapacity: context + 1,
+                                settings: ForwardSettings(threads: threads))
+        if context > 0 { model.forward(prefix, cache: cache, state: state) }
+    }
+
+    /// The mean of `count` timed decode steps at `context`, nanoseconds (a mean, like the grid's
+    /// fitted cells and the loop's time per token).
+    func meanNanoseconds(count: Int) -> Double {
+        let samples = (0..<count).map { index -> Double in
+            let seconds = elapsedSeconds { model.forward([index % model.config.vocabularySize], cache: cache,
+                                                         state: state) }
+            cache.truncate(to: context)
+            return seconds * 1e9
+        }
+        return Statistics.summarize(samples).mean
     }
 }

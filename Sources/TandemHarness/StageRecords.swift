@@ -112,10 +112,25 @@ public struct ProfileBaselineRun: CSVRecord {
     public var lastContext: Int
     /// Decode time per token, the loop's own overhead included.
     public var nanosecondsPerToken: Double
+    /// The mean of isolated decode steps timed beside this run, at the middle of its contexts
+    /// (nil in profiles made before it was measured).
+    public var isolatedNanosecondsPerToken: Double?
 
-    public static let columns = ["repeat", "first_context", "last_context", "nanoseconds_per_token"]
+    public init(repeatIndex: Int, firstContext: Int, lastContext: Int, nanosecondsPerToken: Double,
+                isolatedNanosecondsPerToken: Double? = nil) {
+        self.repeatIndex = repeatIndex
+        self.firstContext = firstContext
+        self.lastContext = lastContext
+        self.nanosecondsPerToken = nanosecondsPerToken
+        self.isolatedNanosecondsPerToken = isolatedNanosecondsPerToken
+    }
+
+    public static let columns = ["repeat", "first_context", "last_context", "nanoseconds_per_token",
+                                 "isolated_nanoseconds_per_token"]
+    public static let optionalColumns: Set<String> = ["isolated_nanoseconds_per_token"]
     public var fields: [CSVValue] {
-        [.integer(repeatIndex), .integer(firstContext), .integer(lastContext), .integer(Int(nanosecondsPerToken))]
+        [.integer(repeatIndex), .integer(firstContext), .integer(lastContext), .integer(Int(nanosecondsPerToken)),
+         isolatedNanosecondsPerToken.map { .integer(Int($0)) } ?? .string("")]
     }
 }
 
@@ -125,6 +140,8 @@ extension ProfileBaselineRun {
         firstContext = try row.integer("first_context")
         lastContext = try row.integer("last_context")
         nanosecondsPerToken = try row.real("nanoseconds_per_token")
+        isolatedNanosecondsPerToken = row.has("isolated_nanoseconds_per_token")
+            ? try row.optionalReal("isolated_nanoseconds_per_token") : nil
     }
 }
 

@@ -7,6 +7,13 @@ public protocol CSVRecord {
     var fields: [CSVValue] { get }
     /// Reads a row by column name; the error names the file, line, column and expectation.
     init(row: CSVRow) throws
+    /// Columns added after files of this type were first written: a header may lack them (the
+    /// record then reads them as absent, see `CSVRow.has`). Default: none.
+    static var optionalColumns: Set<String> { get }
+}
+
+extension CSVRecord {
+    public static var optionalColumns: Set<String> { [] }
 }
 
 /// A malformed CSV file or field.
@@ -42,6 +49,9 @@ public struct CSVRow {
     func fail(_ column: String, _ expectation: String) -> CSVFormatError {
         CSVFormatError(file: file, line: line, column: column, expectation: expectation)
     }
+
+    /// Whether the file's header has `column` (for the record's optional columns).
+    public func has(_ column: String) -> Bool { index[column] != nil }
 
     public func string(_ column: String) throws -> String {
         guard let position = index[column] else { throw fail(column, "missing from the header") }
@@ -103,7 +113,7 @@ extension CSVTable {
         }
         var index: [String: Int] = [:]
         for (position, name) in header.enumerated() where index[name] == nil { index[name] = position }
-        for column in Record.columns where index[column] == nil {
+        for column in Record.columns where index[column] == nil && !Record.optionalColumns.contains(column) {
             throw CSVFormatError(file: file, line: 1, column: column,
                                  expectation: "a column of \(Record.self), missing from the header")
         }

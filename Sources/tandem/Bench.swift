@@ -82,11 +82,15 @@ struct Bench: ParsableCommand {
         let flopsProbe = FlopsProbe(threads: threads), bandwidthProbe = BandwidthProbe(threads: threads)
         let quantized = engines[0].hasQuantizedMatrices
         let integerProbe = quantized ? IntegerDotProbe(threads: threads) : nil
+        let kernelProbe = engines[0].dominantQuantizedType.flatMap {
+            QuantizedKernelProbe(threads: threads, tokens: min(8, maxTokens), type: $0)
+        }
         var peakSamples: [Double] = [], bandwidthSamples: [Double] = [], integerSamples: [Double] = []
+        var kernelSamples: [Double] = []
         let progress = ProgressLine(total: warmup + rounds, label: "bench rounds")
         for round in 0..<(warmup + rounds) {
             let peak = flopsProbe.measure(), bandwidth = bandwidthProbe.measure()
-            let integerRate = integerProbe?.measure()
+            let integerRate = integerProbe?.measure(), kernelRate = kernelProbe?.measure()
             // OpenBLAS's threads busy-wait for a while after the sgemm probe; at 2 threads they would
             // take a core from the engine's first blocks of the round. Let them go to sleep first.
             if threads > 1 { Thread.sleep(forTimeInterval: 0.2) }
@@ -94,6 +98,7 @@ struct Bench: ParsableCommand {
                 peakSamples.append(peak)
                 bandwidthSamples.append(bandwidth)
                 if let integerRate { integerSamples.append(integerRate) }
+                if let kernelRate { kernelSamples.append(kernelRate) }
             }
             for i in engines.indices {
                 // One unrecorded pass wakes the worker pool (and the core) after the probes; block
@@ -164,6 +169,20 @@ struct Bench: ParsableCommand {
                          backend.rawValue, one * 1e3, one / dramFloor, dramFloor * 1e3,
                          engines[0].bytesReadPerToken / 1_000_000, limits.bandwidth / 1e9))
         }
+        var kernelExtra: [String: String] = [:]
+        if let kernelProbe, let integerMacs = limits.integerMacs, !kernelSamples.isEmpty {
+            let rate = Statistics.summarize(kernelSamples).median, n = kernelProbe.tokens
+            let one = Statistics.summarize(samples[0][0]).median / 1e9
+            let products = Double(roofline.productParameters * n) / rate
+            let floor = max(roofline.bytes(tokens: n, context: context) / limits.bandwidth, products)
+            print(String(format: "quantized kernel, %d rows of a cache-resident %@ matrix (epilogue and "
+                         + "activation quantization included): %.0f GMAC/s = %.0f%% of the int8 dot peak",
+                         n, kernelProbe.type.name, rate / 1e9, 100 * rate / integerMacs))
+            print(String(format: "T(%d)/T(1) with products at that rate fully overlapping the weight stream: "
+                         + ">= %.2f (%.2f ms of products over the measured decode step %.2f ms)",
+                         n, floor / one, products * 1e3, one * 1e3))
+            kernelExtra["kernel_gmacs_\(n)_rows"] = String(format: "%.2f", rate / 1e9)
+        }
         if let auto = engines.first(where: { $0.backend == .auto }) {
             print("kernel plan (n = 1...\(Linear.maxPackedTokens); P packed skinny kernel, B OpenBLAS; "
                   + "larger blocks use OpenBLAS):")
@@ -183,6 +202,7 @@ struct Bench: ParsableCommand {
                      "timer_overhead_1_token": String(format: "%.4f", overhead[0]),
                      "timer_overhead_block": String(format: "%.4f", overhead[1]),
                      "timer_overhead_block_tokens": String(overheadBlock)]
+        extra.merge(kernelExtra) { $1 }
         if let auto = engines.first(where: { $0.backend == .auto }) {
             for (role, choices) in auto.kernelPlan { extra["kernel_plan_" + role] = choices }
         }

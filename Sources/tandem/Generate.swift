@@ -23,8 +23,11 @@ struct Generate: ParsableCommand {
     @Option(help: "Prompt text, tokenized by the primary's tokenizer (bytes for the engine's own models).")
     var prompt = "The tandem of a large and a small model"
 
-    @Option(help: "Tokens to generate.")
+    @Option(help: "Tokens to generate at most (fewer when the end-of-sequence token comes first).")
     var maxTokens = 64
+
+    @Flag(help: "Keep generating after the tokenizer's end-of-sequence token (always maxTokens tokens).")
+    var ignoreEos = false
 
     @Flag(help: "Switch the per-layer timers off.")
     var noTimers = false
@@ -65,7 +68,8 @@ struct Generate: ParsableCommand {
         let settings = DecodingSettings(threads: engine.threads, profiler: noTimers ? nil : profiler)
         var strategy = try decoding.makeStrategy(models: built, seed: engine.seed, capacity: capacity,
                                                  settings: settings)
-        let output = strategy.generate(prompt: tokens, maxTokens: maxTokens)
+        let stopToken = ignoreEos ? nil : built.tokenizer.endOfSequence
+        let output = strategy.generate(prompt: tokens, maxTokens: maxTokens, stopToken: stopToken)
         // Raw bytes: a token that ends inside a UTF-8 character is passed through, not repaired.
         FileHandle.standardOutput.write(Data(built.tokenizer.decode(output)))
         let statistics = GenerationStatistics(telemetry: strategy.telemetry, decoding: decoding, seed: engine.seed)

@@ -7,7 +7,7 @@ import TandemHarness
 @Suite struct BaselineCalibrationTests {
     /// A profile on disk whose primary costs 1000 + 100 n + 2 n c ns (n tokens, context c), a curve of
     /// the fit's own family (per-n levels and an n c term), with repeats spread +-10 ns.
-    func writeProfile(_ directory: String, baselineExcess: Double?) throws {
+    func writeProfile(_ directory: String, baselineExcess: Double?, isolatedDrift: Double? = nil) throws {
         var samples = "model,quantity,tokens,context,repeat,nanoseconds\n"
         for repeatIndex in 0..<3 {
             for context in [16, 64] {
@@ -29,9 +29,15 @@ import TandemHarness
         try "model,quantity,repeat,nanoseconds\nprimary,token_overhead,0,50\nprimary,token_overhead,1,50\n"
             .write(toFile: directory + "/profile_overheads.csv", atomically: true, encoding: .utf8)
         if let baselineExcess {
-            // Decode steps at contexts 21 ... 40: the fitted step averages 1100 + 2 * 30.5.
-            let perToken = 1100 + 2 * 30.5 + baselineExcess
-            try "repeat,first_context,last_context,nanoseconds_per_token\n0,21,40,\(perToken)\n1,21,40,\(perToken)\n"
+            // Decode steps at contexts 21 ... 40: the fitted step averages 1100 + 2 * 30.5. With
+            // isolated steps timed beside the runs, the machine ran `isolatedDrift` slower there
+            // than in the grid, loop and isolated steps alike.
+            let isolated = isolatedDrift.map { 1100 + 2 * 30.5 + $0 }
+            let perToken = (isolated ?? 1100 + 2 * 30.5) + baselineExcess
+            let header = "repeat,first_context,last_context,nanoseconds_per_token"
+                + (isolated == nil ? "" : ",isolated_nanoseconds_per_token")
+            let rows = (0..<2).map { "\($0),21,40,\(perToken)" + (isolated.map { ",\($0)" } ?? "") }
+            try ([header] + rows).joined(separator: "\n").appending("\n")
                 .write(toFile: directory + "/profile_baseline.csv", atomically: true, encoding: .utf8)
         }
     }
@@ -54,5 +60,17 @@ import TandemHarness
         let older = try CalibrationStage.load(directory: directory)
         #expect(older.baselineLoopOverhead == nil)
         #expect(older.roundCosts(secondary: "s", context: 64).baselineOverhead == 50)
+    }
+
+    /// With isolated steps timed beside each run, the excess is the paired difference: a machine
+    /// 300 ns slower during those runs than during the grid leaves it at -120, where the fitted
+    /// step alone would take the drift for loop overhead (+180).
+    @Test func isolatedStepsPairTheExcess() throws {
+        let directory = NSTemporaryDirectory() + "tandem-baseline-paired-\(getpid())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try writeProfile(directory, baselineExcess: -120, isolatedDrift: 300)
+        let excess = try #require(try CalibrationStage.load(directory: directory).baselineLoopOverhead).mean
+        #expect(abs(excess - -120) < 0.5, "paired baseline loop overhead \(excess), expected -120 (unpaired: +180)")
     }
 }

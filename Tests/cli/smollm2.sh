@@ -42,6 +42,20 @@ for args in "--strategy speed --gamma 4 --secondary-gguf $model" "--strategy tan
     echo "  primary: $(cat "$dir/stored")" >&2; echo "  got:     $(cat "$dir/out")" >&2; exit 1
   fi
 done
+# A chat turn ends with the end-of-sequence token (<|im_end|>): generation stops there, for the primary and
+# for SPEED alike (same text); --ignore-eos runs on to --max-tokens.
+chat=$'<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n'
+"$bin" generate --primary-gguf "$model" --weights stored --strategy primary --max-tokens 100 --prompt "$chat" \
+  --no-timers >"$dir/chat" 2>"$dir/chat.err"
+"$bin" generate --primary-gguf "$model" --weights stored --strategy speed --gamma 4 --secondary-gguf "$model" \
+  --max-tokens 100 --prompt "$chat" --no-timers >"$dir/chat-speed" 2>"$dir/chat-speed.err"
+stopped=$(sed -n 's/.*n_predict = \([0-9]*\).*/\1/p' "$dir/chat.err")
+[ -n "$stopped" ] && [ "$stopped" -lt 100 ] || { echo "FAIL: no stop at EOS (n_predict=$stopped)" >&2; exit 1; }
+cmp -s "$dir/chat" "$dir/chat-speed" || { echo "FAIL: speed with EOS differs from the primary" >&2; exit 1; }
+grep -q "n_predict = $stopped," "$dir/chat-speed.err" || { echo "FAIL: speed stopped elsewhere" >&2; exit 1; }
+"$bin" generate --primary-gguf "$model" --weights stored --strategy primary --max-tokens 100 --prompt "$chat" \
+  --no-timers --ignore-eos >/dev/null 2>"$dir/chat-all.err"
+grep -q "n_predict = 100," "$dir/chat-all.err" || { echo "FAIL: --ignore-eos stopped early" >&2; exit 1; }
 line=$("$bin" eval --primary-gguf "$model" --text /usr/share/common-licenses/GPL-3 --context 256 --max-chunks 2 \
   2>/dev/null)
 ppl=$(sed -n 's/^perplexity=\([0-9.]*\) .*/\1/p' <<<"$line")
@@ -59,4 +73,4 @@ if "$bin" generate --strategy speed --secondary-gguf "$model" --max-tokens 2 2>"
   echo "FAIL: a byte-level primary accepted SmolLM2 as its drafter" >&2; exit 1
 fi
 grep -q "another tokenizer" "$dir/err" || { echo "FAIL: vocabulary mismatch not named: $(cat "$dir/err")" >&2; exit 1; }
-echo "smollm2: greedy '$(head -c 40 "$dir/primary" | tr '\n' ' ')...'; speed/tandem-speed identical; eval $line"
+echo "smollm2: greedy '$(head -c 40 "$dir/primary" | tr '\n' ' ')...'; speed/tandem-speed identical; a chat turn stops at EOS after $stopped tokens; eval $line"

@@ -19,7 +19,7 @@ public struct AutoregressiveDecoding: DecodingStrategy {
         telemetry = DecodingTelemetry(strategy: name)
     }
 
-    public mutating func generate(prompt: [Int], maxTokens: Int) -> [Int] {
+    public mutating func generate(prompt: [Int], maxTokens: Int, stopToken: Int?) -> [Int] {
         precondition(!prompt.isEmpty && maxTokens >= 1)
         telemetry = DecodingTelemetry(strategy: name)
         telemetry.promptTokens = prompt.count
@@ -35,7 +35,7 @@ public struct AutoregressiveDecoding: DecodingStrategy {
         let decodeStart = DispatchTime.now().uptimeNanoseconds
         telemetry.prefillNanoseconds = decodeStart - start
         clock.enter(.decode, telemetry: &telemetry)
-        while output.count < maxTokens {
+        while output.count < maxTokens && stopLength(output, from: output.count - 1, stopToken: stopToken) == nil {
             model.forward([output.last!], cache: cache, state: state)
             output.append(sample(state.logits(0)))
             telemetry.rounds += 1

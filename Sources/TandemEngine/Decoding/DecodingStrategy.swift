@@ -5,10 +5,26 @@ import Dispatch
 public protocol DecodingStrategy {
     /// The strategy's CLI name: primary, secondary, tandem, speed or tandem-speed.
     var name: String { get }
-    /// Generates `maxTokens` tokens after `prompt` (non-empty) and returns them.
-    mutating func generate(prompt: [Int], maxTokens: Int) -> [Int]
+    /// Generates up to `maxTokens` tokens after `prompt` (non-empty) and returns them. With a
+    /// `stopToken` (e.g. the tokenizer's end of sequence) generation ends at its first
+    /// occurrence, which is returned last; tokens a round committed after it are dropped.
+    mutating func generate(prompt: [Int], maxTokens: Int, stopToken: Int?) -> [Int]
     /// Counters of the last `generate`.
     var telemetry: DecodingTelemetry { get }
+}
+
+extension DecodingStrategy {
+    /// Generates exactly `maxTokens` tokens (no stop token: what sweeps and benchmarks time).
+    public mutating func generate(prompt: [Int], maxTokens: Int) -> [Int] {
+        generate(prompt: prompt, maxTokens: maxTokens, stopToken: nil)
+    }
+}
+
+/// The length `tokens` keeps when `stopToken` occurs in tokens[from...]: up to and including its
+/// first occurrence there; nil when it does not occur (or there is no stop token).
+func stopLength(_ tokens: [Int], from: Int, stopToken: Int?) -> Int? {
+    guard let stopToken, from < tokens.count, let index = tokens[from...].firstIndex(of: stopToken) else { return nil }
+    return index + 1
 }
 
 /// Wall time per phase: `enter` charges the time since the previous `enter` to the phase being

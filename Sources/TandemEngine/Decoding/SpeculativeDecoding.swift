@@ -32,7 +32,7 @@ public struct SpeculativeDecoding: DecodingStrategy {
         draftGenerator = SeededGenerator(seed: seed ^ 0xD4AF_7000)
     }
 
-    public mutating func generate(prompt: [Int], maxTokens: Int) -> [Int] {
+    public mutating func generate(prompt: [Int], maxTokens: Int, stopToken: Int?) -> [Int] {
         precondition(!prompt.isEmpty && maxTokens >= 1)
         telemetry = DecodingTelemetry(strategy: name)
         telemetry.promptTokens = prompt.count
@@ -57,7 +57,8 @@ public struct SpeculativeDecoding: DecodingStrategy {
         telemetry.prefillNanoseconds = decodeStart - start
 
         var drafts: [Int] = [], distributions: [[Double]] = []
-        while committed.count - prompt.count < maxTokens {
+        var stopped = stopLength(committed, from: prompt.count, stopToken: stopToken) != nil
+        while !stopped && committed.count - prompt.count < maxTokens {
             // Draft: never more than the tokens still wanted, minus the primary's own token.
             clock.enter(.draft, telemetry: &telemetry)
             drafts.removeAll(keepingCapacity: true)
@@ -102,9 +103,16 @@ public struct SpeculativeDecoding: DecodingStrategy {
             cache.truncate(to: verifyStart + 1 + accepted)
             profiler?.lap(model: primarySettings.profilerModel, layer: -1, .cache, tokens: 0)
             drafter.commit(kept: 1 + accepted, verifiedAt: verifyStart, primaryState: state)
+            let roundStart = committed.count
             committed += drafts.prefix(accepted)
             committed.append(final)
-            telemetry.recordRound(drafted: drafts.count, accepted: accepted, fullBlock: roundMax)
+            if let end = stopLength(committed, from: roundStart, stopToken: stopToken) {
+                committed.removeSubrange(end...)
+                stopped = true
+            }
+            // Accepted drafts after a stop token are dropped, so they do not count as accepted.
+            let kept = min(accepted, committed.count - roundStart)
+            telemetry.recordRound(drafted: drafts.count, accepted: kept, fullBlock: roundMax)
             policy.update(drafted: drafts.count, accepted: accepted)
         }
         clock.enter(nil, telemetry: &telemetry)

@@ -28,7 +28,7 @@ public struct StandaloneTandemDecoding: DecodingStrategy {
         secondarySampler = SeededSampler(parameters: parameters, seed: seed ^ 0x5EC0_4DA7)
     }
 
-    public mutating func generate(prompt: [Int], maxTokens: Int) -> [Int] {
+    public mutating func generate(prompt: [Int], maxTokens: Int, stopToken: Int?) -> [Int] {
         precondition(!prompt.isEmpty && maxTokens >= 1)
         telemetry = DecodingTelemetry(strategy: name)
         telemetry.promptTokens = prompt.count
@@ -48,16 +48,19 @@ public struct StandaloneTandemDecoding: DecodingStrategy {
         var committed = prompt + [sample(&primarySampler, state.logits(prompt.count - 1), primarySettings)]
         let decodeStart = DispatchTime.now().uptimeNanoseconds
         telemetry.prefillNanoseconds = decodeStart - start
-        while committed.count - prompt.count < maxTokens {
+        var stopped = stopLength(committed, from: prompt.count, stopToken: stopToken) != nil
+        while !stopped && committed.count - prompt.count < maxTokens {
             clock.enter(.draft, telemetry: &telemetry)
             let count = min(gamma, maxTokens - (committed.count - prompt.count))
             var logits = drafter.advance(committed)
+            let roundStart = committed.count
             for k in 0..<count {
                 committed.append(sample(&secondarySampler, logits, drafter.state.settings))
+                if committed.last == stopToken { break }
                 if k + 1 < count { logits = drafter.step(committed.last!) }
             }
-            telemetry.recordRound(drafted: count, accepted: count)
-            if committed.count - prompt.count >= maxTokens { break }
+            telemetry.recordRound(drafted: committed.count - roundStart, accepted: committed.count - roundStart)
+            if committed.last == stopToken || committed.count - prompt.count >= maxTokens { break }
             clock.enter(.verify, telemetry: &telemetry)
             let blockStart = cache.length
             let block = Array(committed[blockStart...])
@@ -66,6 +69,7 @@ public struct StandaloneTandemDecoding: DecodingStrategy {
             clock.enter(.commit, telemetry: &telemetry)
             drafter.commit(kept: block.count, verifiedAt: blockStart, primaryState: state)
             committed.append(next)
+            stopped = next == stopToken
         }
         clock.enter(nil, telemetry: &telemetry)
         telemetry.decodeNanoseconds = DispatchTime.now().uptimeNanoseconds - decodeStart
