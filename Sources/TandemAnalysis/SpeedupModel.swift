@@ -30,6 +30,14 @@ public struct RoundCosts: Sendable {
 
     /// Drafting g tokens: one cold step, then warm ones.
     public func drafting(_ g: Int) -> Double { g > 0 ? secondaryFirstStep + Double(g - 1) * secondaryStep : 0 }
+
+    /// The same costs for a drafter that does not read the primary's states (a tandem secondary's
+    /// model drafting as a plain one, in `speed`): no projection.
+    public var withoutProjection: RoundCosts {
+        var costs = self
+        costs.projection = { _ in 0 }
+        return costs
+    }
 }
 
 /// The analytic speedup model of DESIGN.md section 3.

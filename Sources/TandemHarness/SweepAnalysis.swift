@@ -116,7 +116,7 @@ public enum SweepAnalysis {
                 let chosen = PolicyRounds(rounds: rounds, accepted: runs.reduce(0) { $0 + $1.accepted },
                                           committed: runs.reduce(0) { $0 + $1.tokens - 1 }, lengths: lengths,
                                           judgedCap: cap)
-                func speedup(_ c: RoundCosts) -> Double { chosen.speedup(c) }
+                func speedup(_ c: RoundCosts) -> Double { chosen.speedup(c.paid(by: point.strategy)) }
                 result.predicted = speedup(base)
                 // A priori: the rounds the policy chose in the profile stage, at the calibrated
                 // costs alone.
@@ -125,11 +125,13 @@ public enum SweepAnalysis {
                                                       committed: profiledRun.committed,
                                                       lengths: profiledRun.draftLengthHistogram, judgedCap: cap)
                     result.prior = profiledRounds.speedup(
-                        costs.roundCostsFromFits(secondary: point.secondary, context: meanContext, random: nil))
+                        costs.roundCostsFromFits(secondary: point.secondary, context: meanContext, random: nil)
+                            .paid(by: point.strategy))
                     let priorRandom = RandomSource(seed: scenario.seed &+ point.seedOffset &+ 1)
                     result.priorInterval = Statistics.quantiles((0..<monteCarloDraws).map { _ in
                         profiledRounds.speedup(costs.roundCostsFromFits(secondary: point.secondary,
-                                                                        context: meanContext, random: priorRandom))
+                                                                        context: meanContext, random: priorRandom)
+                                                   .paid(by: point.strategy))
                     }, 0.025, 0.975)
                 }
                 result.predictedInterval = Statistics.quantiles((0..<monteCarloDraws).map { _ in
@@ -180,6 +182,7 @@ public enum SweepAnalysis {
     /// Speedup over the primary alone for runs of `tokens` tokens (the first from the prefill).
     static func predict(_ strategy: StrategyKind, gamma: Int, costs: RoundCosts, acceptance: [Double],
                         tokens: Int) -> Double {
+        let costs = costs.paid(by: strategy)
         let perToken = strategy == .tandem
             ? SpeedupModel.standaloneTimePerToken(costs: costs, gamma: gamma, decodeTokens: tokens - 1)
             : SpeedupModel.speculativeTimePerToken(costs: costs, acceptance: acceptance, gamma: gamma,

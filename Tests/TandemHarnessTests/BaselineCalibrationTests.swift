@@ -7,7 +7,8 @@ import TandemHarness
 @Suite struct BaselineCalibrationTests {
     /// A profile on disk whose primary costs 1000 + 100 n + 2 n c ns (n tokens, context c), a curve of
     /// the fit's own family (per-n levels and an n c term), with repeats spread +-10 ns.
-    func writeProfile(_ directory: String, baselineExcess: Double?, isolatedDrift: Double? = nil) throws {
+    func writeProfile(_ directory: String, baselineExcess: Double?, isolatedDrift: Double? = nil,
+                      projection: Bool = false) throws {
         var samples = "model,quantity,tokens,context,repeat,nanoseconds\n"
         for repeatIndex in 0..<3 {
             for context in [16, 64] {
@@ -20,6 +21,10 @@ import TandemHarness
                 for tokens in 1...2 {
                     samples += "s,forward,\(tokens),\(context),\(repeatIndex),\(100 + 10 * tokens + jitter)\n"
                     samples += "s,forward_cold,\(tokens),\(context),\(repeatIndex),\(200 + 10 * tokens + jitter)\n"
+                    // A tandem secondary's projection: 300 + 20 n ns per round.
+                    if projection {
+                        samples += "s,projection,\(tokens),\(context),\(repeatIndex),\(300 + 20 * tokens + jitter)\n"
+                    }
                 }
             }
         }
@@ -72,5 +77,26 @@ import TandemHarness
         try writeProfile(directory, baselineExcess: -120, isolatedDrift: 300)
         let excess = try #require(try CalibrationStage.load(directory: directory).baselineLoopOverhead).mean
         #expect(abs(excess - -120) < 0.5, "paired baseline loop overhead \(excess), expected -120 (unpaired: +180)")
+    }
+
+    /// Only a strategy whose secondary reads the primary's states pays the projection: `speed`
+    /// drafting with a tandem secondary's model is priced as with no projection at all.
+    @Test func speedDoesNotPayTheProjection() throws {
+        let directory = NSTemporaryDirectory() + "tandem-projection-\(getpid())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        func priors(projection: Bool) throws -> (speed: Double, tandemSpeed: Double) {
+            try writeProfile(directory, baselineExcess: nil, projection: projection)
+            let costs = try CalibrationStage.load(directory: directory)
+            func prior(_ strategy: StrategyKind) throws -> Double {
+                try #require(costs.prior(strategy: strategy, secondary: "s", gamma: 3, acceptance: .given([0.8]),
+                                         context: 16, tokens: 32, draws: 2, seed: 1)).speedup
+            }
+            return (try prior(.speed), try prior(.tandemSpeed))
+        }
+        let plain = try priors(projection: false), tandem = try priors(projection: true)
+        #expect(plain.speed == plain.tandemSpeed, "without a projection fit: \(plain)")
+        #expect(tandem.speed == plain.speed, "speed with a projection fit \(tandem.speed), without \(plain.speed)")
+        #expect(tandem.tandemSpeed < tandem.speed, "tandem-speed \(tandem.tandemSpeed) should pay the projection")
     }
 }
