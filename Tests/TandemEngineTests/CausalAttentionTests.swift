@@ -25,6 +25,14 @@ import TandemEngine
         return (0..<count).map { _ in (generator.nextUnitFloat() * 2 - 1) * magnitude }
     }
 
+    // Queries (magnitude 3, so softmax is far from uniform), keys and values of a case
+    func inputs(_ c: Case, seed: UInt64) -> (q: [Float], k: [Float], v: [Float]) {
+        let hd = c.headDimension, keys = c.start + c.rows
+        return (randomValues(c.rows * hd, seed: seed, magnitude: 3),
+                randomValues(keys * hd, seed: seed + 1, magnitude: 1),
+                randomValues(keys * hd, seed: seed + 2, magnitude: 1))
+    }
+
     func attend(_ q: [Float], _ k: [Float], _ v: [Float], _ c: Case, rows: Range<Int>) -> [Float] {
         let hd = c.headDimension
         var out = [Float](repeating: .nan, count: rows.count * hd)
@@ -45,10 +53,8 @@ import TandemEngine
     /// Tolerance 2e-6 absolute (values in [-1, 1], float32 scores of 1e-6 relative error).
     @Test(arguments: cases)
     func matchesNaiveAttention(_ c: Case) {
-        let hd = c.headDimension, keys = c.start + c.rows
-        let q = randomValues(c.rows * hd, seed: 1, magnitude: 3)
-        let k = randomValues(keys * hd, seed: 2, magnitude: 1)
-        let v = randomValues(keys * hd, seed: 3, magnitude: 1)
+        let hd = c.headDimension
+        let (q, k, v) = inputs(c, seed: 1)
         let out = attend(q, k, v, c, rows: 0..<c.rows)
         var reference = [Float](repeating: 0, count: c.rows * hd)
         for r in 0..<c.rows {
@@ -70,10 +76,7 @@ import TandemEngine
     /// block equal incremental decoding).
     @Test(arguments: cases)
     func rowsAreIndependentOfTheBlock(_ c: Case) {
-        let hd = c.headDimension, keys = c.start + c.rows
-        let q = randomValues(c.rows * hd, seed: 4, magnitude: 3)
-        let k = randomValues(keys * hd, seed: 5, magnitude: 1)
-        let v = randomValues(keys * hd, seed: 6, magnitude: 1)
+        let (q, k, v) = inputs(c, seed: 4)
         let block = attend(q, k, v, c, rows: 0..<c.rows)
         let single = (0..<c.rows).flatMap { attend(q, k, v, c, rows: $0..<($0 + 1)) }
         let differing = zip(block, single).filter { $0.0.bitPattern != $0.1.bitPattern }.count
