@@ -43,9 +43,9 @@ public enum CausalAttention {
             var a0 = Vector(), a1 = Vector(), a2 = Vector(), a3 = Vector()
             var i = 0
             while i < hd {
-                let qv = load(q + i)
-                a0.addProduct(qv, load(k0 + i)); a1.addProduct(qv, load(k1 + i))
-                a2.addProduct(qv, load(k2 + i)); a3.addProduct(qv, load(k3 + i))
+                let qv = VectorMath.load(q + i)
+                a0.addProduct(qv, VectorMath.load(k0 + i)); a1.addProduct(qv, VectorMath.load(k1 + i))
+                a2.addProduct(qv, VectorMath.load(k2 + i)); a3.addProduct(qv, VectorMath.load(k3 + i))
                 i += 8
             }
             let dots = sums(a0, a1, a2, a3) * scale
@@ -84,7 +84,7 @@ public enum CausalAttention {
         while column + 8 <= hd {
             var a = Vector()
             var v = values + column
-            for t in 0..<visible { a.addProduct(Vector(repeating: p[t]), load(v)); v += hd }
+            for t in 0..<visible { a.addProduct(Vector(repeating: p[t]), VectorMath.load(v)); v += hd }
             VectorMath.store(a, out + column)
             column += 8
         }
@@ -95,9 +95,6 @@ public enum CausalAttention {
             column += 1
         }
     }
-
-    @inline(__always)
-    static func load(_ p: UnsafePointer<Float>) -> Vector { UnsafeRawPointer(p).loadUnaligned(as: Vector.self) }
 
     @inline(__always)
     static func loadWide(_ p: UnsafePointer<Float>) -> Wide { UnsafeRawPointer(p).loadUnaligned(as: Wide.self) }

@@ -27,16 +27,6 @@ public enum VectorMath {
         return total
     }
 
-    // y[n] += alpha * x[n]
-    @inline(__always)
-    public static func addScaled(_ x: UnsafePointer<Float>, _ alpha: Float, _ y: UnsafeMutablePointer<Float>,
-                                 _ n: Int) {
-        let a = Vector(repeating: alpha)
-        var i = 0
-        while i + 8 <= n { store(load(y + i).addingProduct(a, load(x + i)), y + i); i += 8 }
-        while i < n { y[i] += alpha * x[i]; i += 1 }
-    }
-
     // out[n] = x[n] / sqrt(mean(x^2) + eps) * weight[n]
     public static func rmsNorm(_ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>,
                                _ out: UnsafeMutablePointer<Float>, _ n: Int, epsilon: Float) {

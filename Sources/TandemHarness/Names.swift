@@ -1,4 +1,3 @@
-import TandemAnalysis
 import TandemEngine
 
 /// The strategies of the paper, by their CLI and scenario names.
@@ -8,13 +7,6 @@ public enum StrategyKind: String, CaseIterable, Sendable {
 
     public var needsTandem: Bool { self == .tandem || self == .tandemSpeed }
     public var isSpeculative: Bool { self == .speed || self == .tandemSpeed }
-}
-
-extension RoundCosts {
-    /// These costs as `strategy` pays them: only the strategies whose secondary reads the
-    /// primary's states (`needsTandem`) project them; `speed` drafting with a tandem secondary's
-    /// model does not.
-    func paid(by strategy: StrategyKind) -> RoundCosts { strategy.needsTandem ? self : withoutProjection }
 }
 
 /// Block policies, by name.

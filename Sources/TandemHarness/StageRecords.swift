@@ -103,8 +103,8 @@ extension ProfileOverhead {
 }
 
 /// profile_baseline.csv: one autoregressive run of the primary alone per profile repeat, its
-/// decode steps back to back as in the sweep's baselines (which run 5-18% faster per token than
-/// the isolated passes the block-cost fit sees, on a primary that stays in the cache).
+/// decode steps back to back as in the sweep's baselines, and the isolated decode steps timed
+/// beside it: their difference is the loop's own excess per token.
 public struct ProfileBaselineRun: CSVRecord {
     public var repeatIndex: Int
     /// Context of its first and last decode step.
@@ -115,15 +115,6 @@ public struct ProfileBaselineRun: CSVRecord {
     /// The mean of isolated decode steps timed beside this run, at the middle of its contexts
     /// (nil in profiles made before it was measured).
     public var isolatedNanosecondsPerToken: Double?
-
-    public init(repeatIndex: Int, firstContext: Int, lastContext: Int, nanosecondsPerToken: Double,
-                isolatedNanosecondsPerToken: Double? = nil) {
-        self.repeatIndex = repeatIndex
-        self.firstContext = firstContext
-        self.lastContext = lastContext
-        self.nanosecondsPerToken = nanosecondsPerToken
-        self.isolatedNanosecondsPerToken = isolatedNanosecondsPerToken
-    }
 
     public static let columns = ["repeat", "first_context", "last_context", "nanoseconds_per_token",
                                  "isolated_nanoseconds_per_token"]

@@ -258,3 +258,10 @@ public struct PolicyRounds: Sendable {
         return c.baselinePerToken / (time / Double(max(committed, 1)))
     }
 }
+
+extension RoundCosts {
+    /// These costs as `strategy` pays them: only the strategies whose secondary reads the
+    /// primary's states (`needsTandem`) project them; `speed` drafting with a tandem secondary's
+    /// model does not.
+    func paid(by strategy: StrategyKind) -> RoundCosts { strategy.needsTandem ? self : withoutProjection }
+}
