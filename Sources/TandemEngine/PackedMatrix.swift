@@ -57,7 +57,20 @@ public final class PackedMatrix: @unchecked Sendable {
         // Each chunk prefetches its share of the next panel, so the weight stream from DRAM stays
         // busy while later chunks re-read the current panel from cache.
         let prefetchStride = (64 + chunkCount - 1) / chunkCount // bytes per k
-        for panel in panels {
+        // One or two rows leave the FMA chains latency-bound (2-4 chains, 4 cycles each): group
+        // whole panels so 8 chains run at once. Each column still sums over k in order, so every
+        // row count gives the same bits.
+        let group = tokens == 1 ? SkinnyKernel.Wide.oneRowPanels : tokens == 2 ? SkinnyKernel.Wide.twoRowPanels : 1
+        var grouped = panels.lowerBound
+        while group > 1, grouped + group <= panels.upperBound, (grouped + group) * Self.panelWidth <= rows {
+            let weights = UnsafePointer(storage + grouped * panelFloats)
+            let call = SkinnyKernel.Wide(weights: weights, panelFloats: panelFloats, depth: k, x: x, xStride: xStride,
+                                         y: y + grouped * Self.panelWidth, yStride: yStride, accumulate: accumulate,
+                                         prefetch: UnsafeRawPointer(weights + group * panelFloats))
+            if tokens == 1 { SkinnyKernel.runOneRow(call) } else { SkinnyKernel.runTwoRows(call) }
+            grouped += group
+        }
+        for panel in grouped..<panels.upperBound {
             let weights = UnsafePointer(storage + panel * panelFloats)
             let nextPanel = UnsafeRawPointer(weights + panelFloats)
             let width = min(Self.panelWidth, rows - panel * Self.panelWidth)
@@ -148,6 +161,70 @@ enum SkinnyKernel {
         if r > 3 { store(d0, d1, y + 3 * ys, c.width, c.accumulate) }
         if r > 4 { store(e0, e1, y + 4 * ys, c.width, c.accumulate) }
         if r > 5 { store(f0, f1, y + 5 * ys, c.width, c.accumulate) }
+    }
+
+    /// Several whole panels (16 columns each, none partial) for one or two rows.
+    struct Wide {
+        static let oneRowPanels = 4, twoRowPanels = 2
+        var weights: UnsafePointer<Float>   // the first panel [depth][16]; the next panelFloats on
+        var panelFloats: Int
+        var depth: Int                      // K
+        var x: UnsafePointer<Float>         // rows [1 or 2][xStride]
+        var xStride: Int
+        var y: UnsafeMutablePointer<Float>  // rows [1 or 2][yStride], 16 columns per panel written
+        var yStride: Int
+        var accumulate: Bool
+        var prefetch: UnsafeRawPointer      // the panels after these: one line per panel per k
+    }
+
+    // y[1 x 64] (+)= x[1 x K] . panels[4][K x 16]
+    @inline(never)
+    static func runOneRow(_ c: Wide) {
+        var a0 = Vector(), a1 = Vector(), b0 = Vector(), b1 = Vector()
+        var c0 = Vector(), c1 = Vector(), d0 = Vector(), d1 = Vector()
+        let pa = c.weights, pb = pa + c.panelFloats, pc = pb + c.panelFloats, pd = pc + c.panelFloats
+        let stride = c.panelFloats * 4
+        var prefetch = c.prefetch
+        for i in 0..<c.depth {
+            let s = Vector(repeating: c.x[i]), at = i * 16
+            tandem_prefetch_l1(prefetch)
+            tandem_prefetch_l1(prefetch + stride)
+            tandem_prefetch_l1(prefetch + 2 * stride)
+            tandem_prefetch_l1(prefetch + 3 * stride)
+            prefetch += 64
+            a0.addProduct(s, load(pa + at)); a1.addProduct(s, load(pa + at + 8))
+            b0.addProduct(s, load(pb + at)); b1.addProduct(s, load(pb + at + 8))
+            c0.addProduct(s, load(pc + at)); c1.addProduct(s, load(pc + at + 8))
+            d0.addProduct(s, load(pd + at)); d1.addProduct(s, load(pd + at + 8))
+        }
+        store(a0, a1, c.y, 16, c.accumulate)
+        store(b0, b1, c.y + 16, 16, c.accumulate)
+        store(c0, c1, c.y + 32, 16, c.accumulate)
+        store(d0, d1, c.y + 48, 16, c.accumulate)
+    }
+
+    // y[2 x 32] (+)= x[2 x K] . panels[2][K x 16]
+    @inline(never)
+    static func runTwoRows(_ c: Wide) {
+        var a0 = Vector(), a1 = Vector(), b0 = Vector(), b1 = Vector()
+        var c0 = Vector(), c1 = Vector(), d0 = Vector(), d1 = Vector()
+        let pa = c.weights, pb = pa + c.panelFloats, x0 = c.x, x1 = x0 + c.xStride
+        let stride = c.panelFloats * 4
+        var prefetch = c.prefetch
+        for i in 0..<c.depth {
+            let at = i * 16, wa0 = load(pa + at), wa1 = load(pa + at + 8), wb0 = load(pb + at), wb1 = load(pb + at + 8)
+            tandem_prefetch_l1(prefetch)
+            tandem_prefetch_l1(prefetch + stride)
+            prefetch += 64
+            var s = Vector(repeating: x0[i])
+            a0.addProduct(s, wa0); a1.addProduct(s, wa1); c0.addProduct(s, wb0); c1.addProduct(s, wb1)
+            s = Vector(repeating: x1[i])
+            b0.addProduct(s, wa0); b1.addProduct(s, wa1); d0.addProduct(s, wb0); d1.addProduct(s, wb1)
+        }
+        store(a0, a1, c.y, 16, c.accumulate)
+        store(c0, c1, c.y + 16, 16, c.accumulate)
+        store(b0, b1, c.y + c.yStride, 16, c.accumulate)
+        store(d0, d1, c.y + c.yStride + 16, 16, c.accumulate)
     }
 
     /// Writes (or adds) two accumulators to `width` <= 16 columns of y.

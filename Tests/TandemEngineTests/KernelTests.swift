@@ -25,7 +25,7 @@ import TandemEngine
     /// accumulation of K products of magnitude <= 1).
     @Test(arguments: [KernelBackend.packed, .openblas])
     func linearMatchesNaiveProduct(backend: KernelBackend) {
-        for (outputs, inputs) in [(1, 1), (15, 7), (16, 16), (17, 33), (50, 100), (33, 129)] {
+        for (outputs, inputs) in [(1, 1), (15, 7), (16, 16), (17, 33), (50, 100), (33, 129), (64, 20), (131, 40)] {
             let w = randomValues(outputs * inputs, seed: UInt64(outputs * 1000 + inputs))
             let linear = w.withUnsafeBufferPointer {
                 Linear(canonical: $0.baseAddress!, outputs: outputs, inputs: inputs, backend: backend)
@@ -51,6 +51,43 @@ import TandemEngine
                     }
                 }
             }
+        }
+    }
+
+    /// Each row's result is bit-identical whatever the block size, including the one- and
+    /// two-row paths that group whole panels (64 and 32 columns) and leave the rest to the
+    /// single-panel kernel: shapes with 4-9 panels, the last partial or not.
+    @Test func packedRowsAgreeAcrossBlockSizes() {
+        for (outputs, inputs) in [(64, 9), (100, 37), (144, 16), (130, 5)] {
+            let w = randomValues(outputs * inputs, seed: UInt64(outputs + inputs))
+            let packed = w.withUnsafeBufferPointer {
+                PackedMatrix(source: $0.baseAddress!, rows: outputs, columns: inputs)
+            }
+            let x = randomValues(9 * inputs, seed: 12)
+            func product(rows: Range<Int>, threads: Int) -> [Float] {
+                var y = [Float](repeating: 0.5, count: rows.count * outputs)
+                x.withUnsafeBufferPointer { xs in
+                    y.withUnsafeMutableBufferPointer {
+                        packed.multiply(xs.baseAddress! + rows.lowerBound * inputs, xStride: inputs,
+                                        tokens: rows.count, into: $0.baseAddress!, yStride: outputs,
+                                        accumulate: true, threads: threads)
+                    }
+                }
+                return y
+            }
+            let single = (0..<9).flatMap { product(rows: $0..<($0 + 1), threads: 1) }
+            for tokens in 1...9 {
+                for threads in [1, 2] {
+                    let block = product(rows: 0..<tokens, threads: threads)
+                    let worst = worstDifference(block, Array(single.prefix(tokens * outputs)))
+                    let message = "N=\(outputs) K=\(inputs) n=\(tokens) threads=\(threads): rows "
+                        + "differ from one-row calls by \(worst.value) at \(worst.index)"
+                    #expect(worst.value == 0, "\(message)")
+                }
+            }
+            let pairs = (0..<4).flatMap { product(rows: (2 * $0)..<(2 * $0 + 2), threads: 1) }
+            let worst = worstDifference(pairs, Array(single.prefix(8 * outputs)))
+            #expect(worst.value == 0, "N=\(outputs) K=\(inputs): two-row calls differ by \(worst.value)")
         }
     }
 

@@ -35,7 +35,7 @@ public struct ConfidencePolicy: BlockPolicy {
     public var name: String { "confidence" }
     public var maxDrafts: Int { gammaMax }
     public func keepsDraft(position: Int, logits: UnsafeBufferPointer<Float>, drafter: Transformer) -> Bool {
-        (SamplingParameters(temperature: 1).distribution(logits).max() ?? 0) >= minimumProbability
+        CandidateSummary(logits).topProbability >= minimumProbability
     }
     public func update(drafted: Int, accepted: Int) {}
 }

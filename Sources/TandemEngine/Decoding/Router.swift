@@ -53,15 +53,12 @@ public final class Router: @unchecked Sendable {
     /// [inputWidth]. Ties in probability go to the lower token id.
     public func features(logits: UnsafeBufferPointer<Float>, embeddings: UnsafePointer<Float>,
                          into features: UnsafeMutablePointer<Float>) {
-        let probabilities = SamplingParameters(temperature: 1).distribution(logits)
-        var entropy = 0.0
-        for p in probabilities where p > 0 { entropy -= p * _log(p) }
-        var order = Array(probabilities.indices)
-        order.sort { probabilities[$0] != probabilities[$1] ? probabilities[$0] > probabilities[$1] : $0 < $1 }
-        features[0] = Float(entropy)
+        let summary = CandidateSummary(logits)
+        let top = CandidateSummary.topTokens(logits, count: topK)
+        features[0] = Float(summary.entropy)
         for k in 0..<topK {
-            let token = order[min(k, order.count - 1)]
-            features[1 + k] = Float(probabilities[token])
+            let token = top[min(k, top.count - 1)]
+            features[1 + k] = Float(summary.probability(logit: logits[token]))
             for j in 0..<embeddingWidth {
                 features[1 + topK + k * embeddingWidth + j] = embeddings[token * embeddingWidth + j]
             }
@@ -79,8 +76,9 @@ public final class Router: @unchecked Sendable {
 
     /// sigmoid(fc2(relu(fc1(x)))) for one feature vector x [inputWidth].
     public func predict(features x: UnsafePointer<Float>) -> Float {
-        let w1 = tensor("router.fc1.weight"), b1 = tensor("router.fc1.bias")
-        let w2 = tensor("router.fc2.weight"), b2 = tensor("router.fc2.bias")
+        // fc1.weight, fc1.bias, fc2.weight, fc2.bias lie in that order (specs), so no name lookups.
+        let w1 = storage + specs[0].offset, b1 = storage + specs[1].offset
+        let w2 = storage + specs[2].offset, b2 = storage + specs[3].offset
         var output = b2[0]
         for h in 0..<hiddenWidth {
             let z = VectorMath.dot(w1 + h * inputWidth, x, inputWidth) + b1[h]
