@@ -20,12 +20,14 @@ def check(directory):
         runs = list(csv.DictReader(f))
 
     def cost(model, quantity, tokens, context):
-        """The fitted block cost a_n + b_context c + b_n_context n c (None when n was not profiled)."""
+        """The fitted block cost a_n + b_context c + b_n_context n c + b_decode_context [n = 1] c (None
+        when n was not profiled)."""
         level = terms.get((model, quantity, f"a_{tokens}"))
         if level is None:
             return None
         return (level + terms.get((model, quantity, "b_context"), 0) * context
-                + terms.get((model, quantity, "b_n_context"), 0) * tokens * context)
+                + terms.get((model, quantity, "b_n_context"), 0) * tokens * context
+                + (terms.get((model, quantity, "b_decode_context"), 0) * context if tokens == 1 else 0))
 
     largest = max(int(k[2][2:]) for k in terms if k[:2] == ("primary", "block_forward") and k[2].startswith("a_"))
     token_overhead = terms.get(("primary", "token_overhead", "mean"), 0)

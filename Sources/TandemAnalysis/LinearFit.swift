@@ -95,19 +95,29 @@ public struct BlockCostFit: Sendable {
     public let contextTerm: Bool
     /// The c term (several contexts and enough cells to separate it from n c).
     public let blockContextTerm: Bool
+    /// The decode step's own context slope, [n = 1] c (with the c term, two block sizes above 1
+    /// and a residual degree of freedom). One query row reads the KV cache in another regime than
+    /// a block's n c arithmetic: profiled slopes of n = 1 lay 0.1x-1.3x the line through the
+    /// blocks' (paper-tiny, paper-small), so without it the step every baseline token pays came
+    /// out 5-10% off at the sweep's mean context.
+    public let decodeContextTerm: Bool
     public let fit: LinearFit
 
     public init(observations: [CostObservation]) {
         levels = Array(Set(observations.map(\.tokens))).sorted()
         contextTerm = Set(observations.map(\.context)).count > 1
         blockContextTerm = contextTerm && levels.count >= 3 && observations.count >= levels.count + 4
+        decodeContextTerm = blockContextTerm && levels.contains(1) && levels.filter { $0 > 1 }.count >= 2
+            && observations.count >= levels.count + 4
         let names = levels.map { "a_\($0)" } + (blockContextTerm ? ["b_context"] : [])
-            + (contextTerm ? ["b_n_context"] : [])
+            + (contextTerm ? ["b_n_context"] : []) + (decodeContextTerm ? ["b_decode_context"] : [])
         let levels = self.levels
         let contextTerm = self.contextTerm, blockContextTerm = self.blockContextTerm
+        let decodeContextTerm = self.decodeContextTerm
         let design = observations.map { o in
             levels.map { $0 == o.tokens ? 1.0 : 0.0 } + (blockContextTerm ? [Double(o.context)] : [])
                 + (contextTerm ? [Double(o.tokens * o.context)] : [])
+                + (decodeContextTerm ? [o.tokens == 1 ? Double(o.context) : 0] : [])
         }
         fit = LinearFit(termNames: names, design: design, values: observations.map { $0.summary.mean },
                         weights: observations.map(\.weight))
@@ -137,7 +147,8 @@ public struct BlockCostFit: Sendable {
 
     /// The fit's basis vector for a block of `tokens` at `context`.
     public func basis(tokens: Int, context: Int) -> [Double] {
-        var x = [Double](repeating: 0, count: levels.count + (blockContextTerm ? 1 : 0) + (contextTerm ? 1 : 0))
+        var x = [Double](repeating: 0, count: levels.count + (blockContextTerm ? 1 : 0) + (contextTerm ? 1 : 0)
+                         + (decodeContextTerm ? 1 : 0))
         if let exact = levels.firstIndex(of: tokens) {
             x[exact] = 1
         } else if levels.count == 1 {
@@ -152,6 +163,7 @@ public struct BlockCostFit: Sendable {
         }
         if blockContextTerm { x[levels.count] = Double(context) }
         if contextTerm { x[levels.count + (blockContextTerm ? 1 : 0)] = Double(tokens * context) }
+        if decodeContextTerm && tokens == 1 { x[x.count - 1] = Double(context) }
         return x
     }
 

@@ -14,6 +14,9 @@ public struct RoundCosts: Sendable {
     public var roundOverhead: Double
     /// Per-token overhead of the primary-alone loop (sampling).
     public var baselineOverhead: Double
+    /// A policy's cost of judging one drafted candidate (confidence, router; 0 for policies that
+    /// fix the round's length before drafting). Charged per secondary step by `PolicyRounds`.
+    public var judgeStep: Double = 0
 
     public init(primary: @escaping @Sendable (Int) -> Double, secondaryStep: Double, secondaryFirstStep: Double? = nil,
                 projection: @escaping @Sendable (Int) -> Double, roundOverhead: Double, baselineOverhead: Double) {

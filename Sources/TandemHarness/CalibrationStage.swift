@@ -15,6 +15,9 @@ public struct CalibratedCosts {
     /// overhead of the primary-alone loop.
     public var roundOverheads: [String: (mean: Double, standardError: Double)]
     public var tokenOverhead: (mean: Double, standardError: Double)
+    /// Per secondary and judging policy (confidence, router): mean and standard error of judging
+    /// one candidate (empty for older profiles, which then price it at 0).
+    public var judgeCosts: [String: [PolicyKind: (mean: Double, standardError: Double)]]
     /// The primary-alone loop's cost per token beyond the fitted decode step, from the profile's
     /// autoregressive runs (`profile_baseline.csv`; nil for older profiles). Negative when back-to-
     /// back steps run faster than isolated ones. The a-priori prediction prices baselines with it;
@@ -28,9 +31,11 @@ public struct CalibratedCosts {
     /// secondary's cold and warm step), each curve is
     /// rescaled so it passes through the probe: the calibrated shape, the point's machine state.
     public func roundCosts(secondary: String, context c: Int, random: RandomSource? = nil,
-                           local: LocalCosts? = nil, localContext: Int = 0, gamma: Int = 1) -> RoundCosts {
+                           local: LocalCosts? = nil, localContext: Int = 0, gamma: Int = 1,
+                           policy: PolicyKind = .fixed) -> RoundCosts {
         let measured = local?.isValid == true
-        let base = roundCostsFromFits(secondary: secondary, context: c, random: random, measuredBaseline: measured)
+        let base = roundCostsFromFits(secondary: secondary, context: c, random: random, measuredBaseline: measured,
+                                      policy: policy)
         guard let local, local.isValid else { return base }
         let fitted = roundCostsFromFits(secondary: secondary, context: localContext, random: nil)
         // The decode step is the one at the runs' mean context c; the others were probed at localContext.
@@ -45,16 +50,18 @@ public struct CalibratedCosts {
             let t = gamma > 0 ? min(1, Double(n - 1) / Double(gamma)) : 0
             return primary(n) * (decodeScale * (1 - t) + blockScale * t)
         }
-        return RoundCosts(primary: scaledPrimary, secondaryStep: base.secondaryStep * warmScale,
-                          secondaryFirstStep: base.secondaryFirstStep * coldScale, projection: base.projection,
-                          roundOverhead: base.roundOverhead, baselineOverhead: base.baselineOverhead)
+        var scaled = RoundCosts(primary: scaledPrimary, secondaryStep: base.secondaryStep * warmScale,
+                                secondaryFirstStep: base.secondaryFirstStep * coldScale, projection: base.projection,
+                                roundOverhead: base.roundOverhead, baselineOverhead: base.baselineOverhead)
+        scaled.judgeStep = base.judgeStep
+        return scaled
     }
 
     /// `measuredBaseline`: the caller has the sweep's measured baselines (the probed prediction),
     /// so the primary-alone loop keeps the overhead the profile measured beside its compute;
     /// otherwise (a priori) it costs the fitted step plus `baselineLoopOverhead` when known.
     func roundCostsFromFits(secondary: String, context c: Int, random: RandomSource?,
-                            measuredBaseline: Bool = false) -> RoundCosts {
+                            measuredBaseline: Bool = false, policy: PolicyKind = .fixed) -> RoundCosts {
         func curve(_ fit: BlockCostFit) -> @Sendable (Int) -> Double {
             let beta = fit.monotone(random.map { $0.coefficients(of: fit.fit) } ?? fit.fit.coefficients)
             return { n in zip(fit.basis(tokens: n, context: c), beta).reduce(0) { $0 + $1.0 * $1.1 } }
@@ -70,10 +77,12 @@ public struct CalibratedCosts {
         func draw(_ value: (mean: Double, standardError: Double)) -> Double {
             value.mean + (random?.gaussian(sigma: value.standardError) ?? 0)
         }
-        return RoundCosts(primary: primaryCurve, secondaryStep: secondaryStep, secondaryFirstStep: firstStep,
-                          projection: projection, roundOverhead: draw(roundOverheads[secondary] ?? (0, 0)),
-                          baselineOverhead: draw(measuredBaseline ? tokenOverhead
-                                                 : baselineLoopOverhead ?? tokenOverhead))
+        var costs = RoundCosts(primary: primaryCurve, secondaryStep: secondaryStep, secondaryFirstStep: firstStep,
+                               projection: projection, roundOverhead: draw(roundOverheads[secondary] ?? (0, 0)),
+                               baselineOverhead: draw(measuredBaseline ? tokenOverhead
+                                                      : baselineLoopOverhead ?? tokenOverhead))
+        costs.judgeStep = judgeCosts[secondary]?[policy].map(draw) ?? 0
+        return costs
     }
 }
 
@@ -180,20 +189,31 @@ public enum CalibrationStage {
                 record(name, "tandem_projection", fit)
             }
         }
-        func overhead(_ model: String) -> (Double, Double) {
-            let values = overheads.filter { $0.model == model }.map(\.nanoseconds)
+        func overhead(_ model: String, _ quantity: String) -> (Double, Double) {
+            let values = overheads.filter { $0.model == model && $0.quantity == quantity }.map(\.nanoseconds)
             guard !values.isEmpty else { return (0, 0) }
             let s = Statistics.summarize(values)
             return (s.mean, s.count > 1 ? s.standardDeviation / Double(s.count).squareRoot() : 0)
         }
-        let tokenOverhead = overhead("primary")
+        func count(_ model: String, _ quantity: String) -> Int {
+            overheads.filter { $0.model == model && $0.quantity == quantity }.count
+        }
+        let tokenOverhead = overhead("primary", "token_overhead")
         table.append(["primary", "token_overhead", "mean", .real(tokenOverhead.0), .real(tokenOverhead.1), "",
-                      .integer(overheads.filter { $0.model == "primary" }.count), ""])
+                      .integer(count("primary", "token_overhead")), ""])
+        var judgeCosts: [String: [PolicyKind: (mean: Double, standardError: Double)]] = [:]
         for name in names {
-            let value = overhead(name)
+            let value = overhead(name, "round_overhead")
             roundOverheads[name] = value
             table.append([.string(name), "round_overhead", "mean", .real(value.0), .real(value.1), "",
-                          .integer(overheads.filter { $0.model == name }.count), ""])
+                          .integer(count(name, "round_overhead")), ""])
+            for policy in PolicyKind.allCases {
+                guard let quantity = ProfileStage.judgeQuantity(policy), count(name, quantity) > 0 else { continue }
+                let judge = overhead(name, quantity)
+                judgeCosts[name, default: [:]][policy] = judge
+                table.append([.string(name), .string(quantity), "mean", .real(judge.0), .real(judge.1), "",
+                              .integer(count(name, quantity)), ""])
+            }
         }
         // The loop's per-token cost beyond an isolated decode step: paired with the isolated steps
         // timed beside each run when the profile has them, else against the fitted step at the
@@ -219,6 +239,7 @@ public enum CalibrationStage {
                                     projections: projections,
                                     roundOverheads: roundOverheads.mapValues { (mean: $0.0, standardError: $0.1) },
                                     tokenOverhead: (mean: tokenOverhead.0, standardError: tokenOverhead.1),
+                                    judgeCosts: judgeCosts,
                                     baselineLoopOverhead: baselineLoopOverhead, limits: limits)
         return (costs, table)
     }

@@ -115,7 +115,9 @@ public enum ProfileStage {
         try context.checkStop(stage: "profile", saved: unsaved)
         try profileProjections(context, into: &samples)
         try context.checkStop(stage: "profile", saved: unsaved)
-        let (overheads, baselineRuns) = try profileOverheads(context)
+        var (overheads, baselineRuns) = try profileOverheads(context)
+        try context.checkStop(stage: "profile", saved: unsaved)
+        overheads += try profileJudges(context)
         try context.checkStop(stage: "profile", saved: unsaved)
         let acceptance = try profileAcceptance(context)
         try context.checkStop(stage: "profile", saved: unsaved)
@@ -189,6 +191,57 @@ public enum ProfileStage {
                 }
                 context.log("profile: \(strategy.rawValue) with \(definition.name): acceptance "
                             + String(format: "%.3f", t.acceptanceRate ?? 0) + " over \(t.drafted) drafts")
+            }
+        }
+        return records
+    }
+
+    /// The quantity under which a policy's cost of judging one candidate is recorded, or nil for
+    /// policies that do not judge candidates (fixed, heuristic).
+    static func judgeQuantity(_ policy: PolicyKind) -> String? {
+        PolicyRounds.judgedCap(policy, gamma: 1) == nil ? nil : "judge_" + policy.rawValue
+    }
+
+    /// Each judging policy of the sweep (confidence, router) deciding on a candidate of each
+    /// secondary: the mean time of one `keepsDraft` over 64 calls on the secondary's own logits,
+    /// per repeat. Every candidate a round drafts is judged, so the prediction charges it per
+    /// secondary step (in the draft phase, beside the step itself).
+    static func profileJudges(_ context: RunContext) throws -> [ProfileOverhead] {
+        let scenario = context.scenario, sweep = scenario.sweep, settings = scenario.profile
+        var records: [ProfileOverhead] = []
+        for secondary in context.secondaries {
+            for policyKind in sweep.policies {
+                guard let quantity = judgeQuantity(policyKind) else { continue }
+                let router = policyKind == .router
+                    ? try RouterStage.trained(scenario, secondary: secondary.name)
+                        ?? DecodingFactory.defaultRouter(secondaryWidth: secondary.model.config.width,
+                                                         seed: scenario.seed)
+                    : nil
+                let gamma = sweep.gammas.max() ?? 1
+                let plan = DecodingPlan(strategy: .speed, policy: policyKind, gamma: gamma, gammaMax: gamma,
+                                        minimumProbability: sweep.pMin, tau: sweep.tau, sampling: sweep.sampling,
+                                        oracleAlphas: nil)
+                var policy = DecodingFactory.policy(plan, router: router)
+                let model = secondary.model
+                let prompt = ModelFactory.prompt(sweep.prompt, length: 16, tokenizer: context.tokenizer)
+                let state = model.makeState(maxTokens: prompt.count, contextCapacity: prompt.count + 1)
+                model.forward(prompt, cache: model.makeCache(capacity: prompt.count + 1), state: state)
+                let logits = state.logits(prompt.count - 1)
+                var kept = 0
+                for round in 0..<(settings.warmup + settings.repeats) {
+                    let calls = 64
+                    let seconds = elapsedSeconds {
+                        for position in 1...calls {
+                            if policy.keepsDraft(position: (position - 1) % gamma + 1, logits: logits,
+                                                 drafter: model) { kept += 1 }
+                        }
+                    }
+                    guard round >= settings.warmup else { continue }
+                    records.append(ProfileOverhead(model: secondary.name, quantity: quantity,
+                                                   repeatIndex: round - settings.warmup,
+                                                   nanoseconds: (seconds * 1e9 / Double(calls)).rounded()))
+                }
+                withExtendedLifetime(kept) {}
             }
         }
         return records

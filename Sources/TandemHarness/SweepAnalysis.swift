@@ -106,7 +106,7 @@ public enum SweepAnalysis {
             let local = LocalCosts(probe: probe, baselineStep: decodeStep,
                                    stepAtProbe: decodeStep * fittedStep(point.context) / fittedStep(meanContext))
             let base = costs.roundCosts(secondary: point.secondary, context: meanContext, local: local,
-                                        localContext: point.context, gamma: point.gamma)
+                                        localContext: point.context, gamma: point.gamma, policy: point.policy)
             if point.policy != .fixed {
                 // Adaptive policies: the costs of the rounds the policy actually chose (its
                 // measured draft lengths and accepted counts), no DP.
@@ -125,18 +125,21 @@ public enum SweepAnalysis {
                                                       committed: profiledRun.committed,
                                                       lengths: profiledRun.draftLengthHistogram, judgedCap: cap)
                     result.prior = profiledRounds.speedup(
-                        costs.roundCostsFromFits(secondary: point.secondary, context: meanContext, random: nil)
+                        costs.roundCostsFromFits(secondary: point.secondary, context: meanContext, random: nil,
+                                                 policy: point.policy)
                             .paid(by: point.strategy))
                     let priorRandom = RandomSource(seed: scenario.seed &+ point.seedOffset &+ 1)
                     result.priorInterval = Statistics.quantiles((0..<monteCarloDraws).map { _ in
                         profiledRounds.speedup(costs.roundCostsFromFits(secondary: point.secondary,
-                                                                        context: meanContext, random: priorRandom)
+                                                                        context: meanContext, random: priorRandom,
+                                                                        policy: point.policy)
                                                    .paid(by: point.strategy))
                     }, 0.025, 0.975)
                 }
                 result.predictedInterval = Statistics.quantiles((0..<monteCarloDraws).map { _ in
                     speedup(costs.roundCosts(secondary: point.secondary, context: meanContext, random: random,
-                                             local: local, localContext: point.context, gamma: point.gamma))
+                                             local: local, localContext: point.context, gamma: point.gamma,
+                                             policy: point.policy))
                 }, 0.025, 0.975)
                 results.append(result)
                 continue
@@ -254,6 +257,7 @@ public struct PolicyRounds: Sendable {
         var time = Double(rounds) * (c.roundOverhead + c.projection(1))
             + Double(accepted) * (c.projection(2) - c.projection(1))
             + Double(steps.cold) * c.secondaryFirstStep + Double(steps.warm) * c.secondaryStep
+            + Double(steps.cold + steps.warm) * c.judgeStep // every drafted candidate is judged
         for (g, count) in lengths.enumerated() { time += Double(count) * c.primary(g + 1) }
         return c.baselinePerToken / (time / Double(max(committed, 1)))
     }

@@ -23,4 +23,30 @@ import TandemAnalysis
         #expect(fit.monotone(ordered) == ordered)
         #expect(abs(fit.predict(tokens: 2, context: 0).value - pooled) <= 1e-9 * pooled)
     }
+
+    /// A profile whose decode step does not grow with context (one query row: T(1, c) = 200) while
+    /// blocks pay a + 10 c + 3 n c: the decode step's own slope b_decode_context = -13 recovers
+    /// every cell (1e-6 relative, the repeats' symmetric spread), where one slope shared by all n
+    /// would price the decode step at context 160 about 5% high. Nine block sizes, two contexts.
+    @Test func decodeStepKeepsItsOwnContextSlope() {
+        var observations: [CostObservation] = []
+        func cost(_ n: Int, _ c: Int) -> Double {
+            n == 1 ? 200 : 150 + 50 * Double(n) + 10 * Double(c) + 3 * Double(n * c)
+        }
+        for n in 1...9 {
+            for c in [64, 160] {
+                let mean = cost(n, c)
+                observations.append(CostObservation(tokens: n, context: c, samples: [mean - 2, mean, mean + 2]))
+            }
+        }
+        let fit = BlockCostFit(observations: observations)
+        #expect(fit.decodeContextTerm && fit.fit.termNames.last == "b_decode_context")
+        var worst = 0.0
+        for n in 1...9 {
+            for c in [64, 112, 160] {
+                worst = max(worst, abs(fit.predict(tokens: n, context: c).value - cost(n, c)) / cost(n, c))
+            }
+        }
+        #expect(worst <= 1e-6, "worst relative error \(worst) against the profile's own curve")
+    }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TandemAnalysis
 import TandemHarness
 
 /// The primary-alone loop's cost for the a-priori prediction: the profile's baseline runs
@@ -8,7 +9,7 @@ import TandemHarness
     /// A profile on disk whose primary costs 1000 + 100 n + 2 n c ns (n tokens, context c), a curve of
     /// the fit's own family (per-n levels and an n c term), with repeats spread +-10 ns.
     func writeProfile(_ directory: String, baselineExcess: Double?, isolatedDrift: Double? = nil,
-                      projection: Bool = false) throws {
+                      projection: Bool = false, extraOverheads: String = "") throws {
         var samples = "model,quantity,tokens,context,repeat,nanoseconds\n"
         for repeatIndex in 0..<3 {
             for context in [16, 64] {
@@ -31,8 +32,8 @@ import TandemHarness
         try samples.write(toFile: directory + "/profile_samples.csv", atomically: true, encoding: .utf8)
         try "threads,peak_gflops,dram_read_gbps\n1,100,20\n"
             .write(toFile: directory + "/machine_limits.csv", atomically: true, encoding: .utf8)
-        try "model,quantity,repeat,nanoseconds\nprimary,token_overhead,0,50\nprimary,token_overhead,1,50\n"
-            .write(toFile: directory + "/profile_overheads.csv", atomically: true, encoding: .utf8)
+        try ("model,quantity,repeat,nanoseconds\nprimary,token_overhead,0,50\nprimary,token_overhead,1,50\n"
+             + extraOverheads).write(toFile: directory + "/profile_overheads.csv", atomically: true, encoding: .utf8)
         if let baselineExcess {
             // Decode steps at contexts 21 ... 40: the fitted step averages 1100 + 2 * 30.5. With
             // isolated steps timed beside the runs, the machine ran `isolatedDrift` slower there
@@ -77,6 +78,30 @@ import TandemHarness
         try writeProfile(directory, baselineExcess: -120, isolatedDrift: 300)
         let excess = try #require(try CalibrationStage.load(directory: directory).baselineLoopOverhead).mean
         #expect(abs(excess - -120) < 0.5, "paired baseline loop overhead \(excess), expected -120 (unpaired: +180)")
+    }
+
+    /// A judging policy's per-candidate cost is kept apart from the round overhead of the same
+    /// secondary (both rows in profile_overheads.csv), set for that policy only, and charged once
+    /// per secondary step of the policy's rounds.
+    @Test func judgeCostIsPricedPerCandidate() throws {
+        let directory = NSTemporaryDirectory() + "tandem-judge-\(getpid())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try writeProfile(directory, baselineExcess: nil, extraOverheads: "s,round_overhead,0,70\ns,round_overhead,1,70\n"
+                         + "s,judge_router,0,38\ns,judge_router,1,42\ns,judge_confidence,0,5\ns,judge_confidence,1,5\n")
+        let costs = try CalibrationStage.load(directory: directory)
+        let router = costs.roundCosts(secondary: "s", context: 16, policy: .router)
+        #expect(router.roundOverhead == 70, "round overhead \(router.roundOverhead): judge rows mixed in")
+        #expect(router.judgeStep == 40, "router judge \(router.judgeStep), expected 40")
+        #expect(costs.roundCosts(secondary: "s", context: 16, policy: .confidence).judgeStep == 5)
+        #expect(costs.roundCosts(secondary: "s", context: 16, policy: .heuristic).judgeStep == 0)
+        // 10 rounds: 4 refused their first candidate (0 drafts, 1 step), 6 kept 2 of cap 3 (3 steps).
+        let rounds = PolicyRounds(rounds: 10, accepted: 8, committed: 18, lengths: [4, 0, 6], judgedCap: 3)
+        var free = router
+        free.judgeStep = 0
+        let time = { (c: RoundCosts) in c.baselinePerToken / rounds.speedup(c) * 18 }
+        let charged = time(router) - time(free)
+        #expect(abs(charged - 22 * 40) < 1e-6, "judging charged \(charged) ns, expected 22 steps x 40 ns")
     }
 
     /// Only a strategy whose secondary reads the primary's states pays the projection: `speed`
