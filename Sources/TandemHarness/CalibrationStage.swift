@@ -23,6 +23,13 @@ public struct CalibratedCosts {
     /// back steps run faster than isolated ones. The a-priori prediction prices baselines with it;
     /// the probed one has the measured baselines themselves.
     public var baselineLoopOverhead: (mean: Double, standardError: Double)?
+    /// The isolated decode steps timed beside the profile's baseline runs: their context (the
+    /// middle of the runs') and the mean and standard error over runs (nil for older profiles).
+    /// The a-priori prediction prices the decode step by them, the grid giving only its context
+    /// slope: the grid's single steps, each after a block of another size, ran 4-26% dearer than
+    /// 16 steps in a row at the same context in every paper-tiny profile, and the loop (and the
+    /// sweep's baselines) match the steps in a row within 1-4%.
+    public var decodeAnchor: (context: Int, mean: Double, standardError: Double)?
     public var limits: MachineLimits
 
     /// Costs at context `c` for `secondary` (coefficients optionally drawn from their
@@ -57,25 +64,45 @@ public struct CalibratedCosts {
         return scaled
     }
 
+    /// The costs of the a-priori prediction at context `c`: the fits alone, no probe, the decode
+    /// step from `decodeAnchor` and the baseline loop's excess (`apriori` below).
+    public func priorRoundCosts(secondary: String, context c: Int, policy: PolicyKind = .fixed,
+                                random: RandomSource? = nil) -> RoundCosts {
+        roundCostsFromFits(secondary: secondary, context: c, random: random, policy: policy, apriori: true)
+    }
+
     /// `measuredBaseline`: the caller has the sweep's measured baselines (the probed prediction),
     /// so the primary-alone loop keeps the overhead the profile measured beside its compute;
     /// otherwise (a priori) it costs the fitted step plus `baselineLoopOverhead` when known.
+    /// `apriori`: the decode step T_L(1) comes from `decodeAnchor` (when known), carried to
+    /// context `c` by the fitted slope; blocks of 2 or more keep the fit.
     func roundCostsFromFits(secondary: String, context c: Int, random: RandomSource?,
-                            measuredBaseline: Bool = false, policy: PolicyKind = .fixed) -> RoundCosts {
-        func curve(_ fit: BlockCostFit) -> @Sendable (Int) -> Double {
+                            measuredBaseline: Bool = false, policy: PolicyKind = .fixed,
+                            apriori: Bool = false) -> RoundCosts {
+        func curve(_ fit: BlockCostFit, at context: Int = c) -> @Sendable (Int) -> Double {
             let beta = fit.monotone(random.map { $0.coefficients(of: fit.fit) } ?? fit.fit.coefficients)
-            return { n in zip(fit.basis(tokens: n, context: c), beta).reduce(0) { $0 + $1.0 * $1.1 } }
+            return { n in zip(fit.basis(tokens: n, context: context), beta).reduce(0) { $0 + $1.0 * $1.1 } }
         }
-        let primaryCurve = curve(primary)
+        func draw(_ value: (mean: Double, standardError: Double)) -> Double {
+            value.mean + (random?.gaussian(sigma: value.standardError) ?? 0)
+        }
+        var primaryCurve = curve(primary)
+        if apriori, let anchor = decodeAnchor {
+            // One draw of the coefficients serves both contexts, so only the slope carries over.
+            let beta = primary.monotone(random.map { $0.coefficients(of: primary.fit) } ?? primary.fit.coefficients)
+            let step = { (context: Int) in
+                zip(self.primary.basis(tokens: 1, context: context), beta).reduce(0) { $0 + $1.0 * $1.1 }
+            }
+            let blocks = primaryCurve
+            let decodeStep = draw((anchor.mean, anchor.standardError)) + step(c) - step(anchor.context)
+            primaryCurve = { n in n == 1 ? decodeStep : blocks(n) }
+        }
         let secondaryStep = curve(secondaries[secondary]!)(1)
         let firstStep = secondariesCold[secondary].map { curve($0)(1) }
         var projection: @Sendable (Int) -> Double = { _ in 0 }
         if let fit = projections[secondary] {
             let beta = random.map { $0.coefficients(of: fit) } ?? fit.coefficients
             projection = { n in beta[0] + beta[1] * Double(n) }
-        }
-        func draw(_ value: (mean: Double, standardError: Double)) -> Double {
-            value.mean + (random?.gaussian(sigma: value.standardError) ?? 0)
         }
         var costs = RoundCosts(primary: primaryCurve, secondaryStep: secondaryStep, secondaryFirstStep: firstStep,
                                projection: projection, roundOverhead: draw(roundOverheads[secondary] ?? (0, 0)),
@@ -235,12 +262,22 @@ public enum CalibrationStage {
             table.append(["primary", "baseline_loop_overhead", "mean", .real(s.mean), .real(baselineLoopOverhead!.1),
                           "", .integer(s.count), ""])
         }
+        var decodeAnchor: (context: Int, mean: Double, standardError: Double)?
+        let isolated = baselineRuns.compactMap(\.isolatedNanosecondsPerToken)
+        if let first = baselineRuns.first, isolated.count == baselineRuns.count {
+            let s = Statistics.summarize(isolated)
+            let standardError = s.count > 1 ? s.standardDeviation / Double(s.count).squareRoot() : 0
+            decodeAnchor = ((first.firstContext + first.lastContext) / 2, s.mean, standardError)
+            table.append(["primary", "decode_step_isolated", "mean", .real(s.mean), .real(standardError), "",
+                          .integer(s.count), ""])
+        }
         let costs = CalibratedCosts(primary: primary, secondaries: secondaries, secondariesCold: secondariesCold,
                                     projections: projections,
                                     roundOverheads: roundOverheads.mapValues { (mean: $0.0, standardError: $0.1) },
                                     tokenOverhead: (mean: tokenOverhead.0, standardError: tokenOverhead.1),
                                     judgeCosts: judgeCosts,
-                                    baselineLoopOverhead: baselineLoopOverhead, limits: limits)
+                                    baselineLoopOverhead: baselineLoopOverhead, decodeAnchor: decodeAnchor,
+                                    limits: limits)
         return (costs, table)
     }
 

@@ -37,13 +37,13 @@ extension CalibratedCosts {
                       context: Int, tokens: Int, draws: Int = 400, seed: UInt64) -> PriorPrediction? {
         guard secondaries[secondary] != nil else { return nil }
         let meanContext = context + tokens / 2
-        let fitted = roundCostsFromFits(secondary: secondary, context: meanContext, random: nil)
+        let fitted = priorRoundCosts(secondary: secondary, context: meanContext)
         let value = SweepAnalysis.predict(strategy, gamma: gamma, costs: fitted, acceptance: acceptance.rates,
                                           tokens: tokens)
         let random = RandomSource(seed: seed)
         let samples = (0..<draws).map { _ in
             SweepAnalysis.predict(strategy, gamma: gamma,
-                                  costs: roundCostsFromFits(secondary: secondary, context: meanContext, random: random),
+                                  costs: priorRoundCosts(secondary: secondary, context: meanContext, random: random),
                                   acceptance: acceptance.draw(random), tokens: tokens)
         }
         return PriorPrediction(speedup: value, interval: Statistics.quantiles(samples, 0.025, 0.975))

@@ -125,14 +125,13 @@ public enum SweepAnalysis {
                                                       committed: profiledRun.committed,
                                                       lengths: profiledRun.draftLengthHistogram, judgedCap: cap)
                     result.prior = profiledRounds.speedup(
-                        costs.roundCostsFromFits(secondary: point.secondary, context: meanContext, random: nil,
-                                                 policy: point.policy)
+                        costs.priorRoundCosts(secondary: point.secondary, context: meanContext, policy: point.policy)
                             .paid(by: point.strategy))
                     let priorRandom = RandomSource(seed: scenario.seed &+ point.seedOffset &+ 1)
                     result.priorInterval = Statistics.quantiles((0..<monteCarloDraws).map { _ in
-                        profiledRounds.speedup(costs.roundCostsFromFits(secondary: point.secondary,
-                                                                        context: meanContext, random: priorRandom,
-                                                                        policy: point.policy)
+                        profiledRounds.speedup(costs.priorRoundCosts(secondary: point.secondary,
+                                                                     context: meanContext, policy: point.policy,
+                                                                     random: priorRandom)
                                                    .paid(by: point.strategy))
                     }, 0.025, 0.975)
                 }

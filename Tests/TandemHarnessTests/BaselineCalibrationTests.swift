@@ -80,6 +80,26 @@ import TandemHarness
         #expect(abs(excess - -120) < 0.5, "paired baseline loop overhead \(excess), expected -120 (unpaired: +180)")
     }
 
+    /// A priori the decode step is the isolated steps timed beside the baseline runs, carried to
+    /// another context by the fitted slope: isolated steps of 1100 + 2 * 30.5 + 300 ns, taken at
+    /// context 30 (the runs' middle, rounded down), make T_L(1) at context 64 1461 + 2 * (64 - 30)
+    /// = 1529 and the baseline per token 1529 - 120 (the loop's excess); blocks and the probed
+    /// costs keep the fit.
+    @Test func isolatedStepsAnchorTheAprioriDecodeStep() throws {
+        let directory = NSTemporaryDirectory() + "tandem-anchor-\(getpid())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try writeProfile(directory, baselineExcess: -120, isolatedDrift: 300)
+        let costs = try CalibrationStage.load(directory: directory)
+        let prior = costs.priorRoundCosts(secondary: "s", context: 64)
+        #expect(abs(prior.primary(1) - 1529) < 0.5, "a-priori decode step \(prior.primary(1)), expected 1529")
+        #expect(abs(prior.baselinePerToken - 1409) < 0.5,
+                "a-priori baseline \(prior.baselinePerToken), expected 1409")
+        #expect(abs(prior.primary(2) - 1456) < 0.5, "a-priori block of 2 \(prior.primary(2)), expected the fit's 1456")
+        let probed = costs.roundCosts(secondary: "s", context: 64)
+        #expect(abs(probed.primary(1) - 1228) < 0.5, "probed decode step \(probed.primary(1)), expected the fit's 1228")
+    }
+
     /// A judging policy's per-candidate cost is kept apart from the round overhead of the same
     /// secondary (both rows in profile_overheads.csv), set for that policy only, and charged once
     /// per secondary step of the policy's rounds.
@@ -87,8 +107,10 @@ import TandemHarness
         let directory = NSTemporaryDirectory() + "tandem-judge-\(getpid())"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        try writeProfile(directory, baselineExcess: nil, extraOverheads: "s,round_overhead,0,70\ns,round_overhead,1,70\n"
-                         + "s,judge_router,0,38\ns,judge_router,1,42\ns,judge_confidence,0,5\ns,judge_confidence,1,5\n")
+        try writeProfile(directory, baselineExcess: nil,
+                         extraOverheads: "s,round_overhead,0,70\ns,round_overhead,1,70\n"
+                             + "s,judge_router,0,38\ns,judge_router,1,42\n"
+                             + "s,judge_confidence,0,5\ns,judge_confidence,1,5\n")
         let costs = try CalibrationStage.load(directory: directory)
         let router = costs.roundCosts(secondary: "s", context: 16, policy: .router)
         #expect(router.roundOverhead == 70, "round overhead \(router.roundOverhead): judge rows mixed in")
