@@ -37,6 +37,9 @@ public struct CalibratedCosts {
     /// decode step, i.e. at context `c`; at `localContext` the verify block of gamma + 1 and the
     /// secondary's cold and warm step), each curve is
     /// rescaled so it passes through the probe: the calibrated shape, the point's machine state.
+    /// The cold first step keeps the profile's cold / warm ratio, scaled by the warm probe: the
+    /// probe's own cold step (its drafter idle through a whole strategy run) read 1.6-2.3x the
+    /// profiled one on paper-tiny and put every probed prediction there 2-6% low.
     public func roundCosts(secondary: String, context c: Int, random: RandomSource? = nil,
                            local: LocalCosts? = nil, localContext: Int = 0, gamma: Int = 1,
                            policy: PolicyKind = .fixed) -> RoundCosts {
@@ -49,8 +52,8 @@ public struct CalibratedCosts {
         let fittedHere = roundCostsFromFits(secondary: secondary, context: c, random: nil)
         let decodeScale = local.decodeStep / fittedHere.primary(1)
         let blockScale = local.verifyBlock / fitted.primary(gamma + 1)
-        let coldScale = local.secondaryColdStep / fitted.secondaryFirstStep
         let warmScale = local.secondaryWarmStep / fitted.secondaryStep
+        let coldScale = warmScale // not local.secondaryColdStep: see above
         let primary = base.primary
         // Blocks up to gamma + 1 interpolate between the two primary scales.
         let scaledPrimary: @Sendable (Int) -> Double = { n in

@@ -33,6 +33,13 @@ final class CostProbe {
         // The first primary pass after a strategy run finds its weights partly evicted: on a
         // primary that lives in L3 it reads 5-50% slow and would deflate block / one. One
         // untimed pass first, so the ratio compares two warm passes (as the warm draft step).
+        // An untimed draft step before it: in a round the drafter's cache and scratch were used
+        // one round earlier, and only the primary's passes lie between; the probe's own were
+        // last used a whole strategy run ago (paper-tiny: its cold step 24-30 us without this
+        // step, 20-23 us with it, 11-14 us in the profile). Still high, so the prediction takes
+        // the cold step from the warm one (CalibratedCosts.roundCosts); this one is reported.
+        draft.forward([6], cache: draftCache, state: draftState)
+        draftCache.truncate(to: context)
         primary.forward([1], cache: primaryCache, state: primaryState)
         primaryCache.truncate(to: context)
         let one = elapsedSeconds { primary.forward([1], cache: primaryCache, state: primaryState) } * 1e9

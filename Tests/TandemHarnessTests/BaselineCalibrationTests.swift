@@ -100,6 +100,25 @@ import TandemHarness
         #expect(abs(probed.primary(1) - 1228) < 0.5, "probed decode step \(probed.primary(1)), expected the fit's 1228")
     }
 
+    /// The probed costs take the secondary's cold step from the profile's cold / warm ratio (210
+    /// / 110) times the probe's warm step (220): 420, whatever the probe's own cold step read.
+    @Test func probedColdStepFollowsTheWarmProbe() throws {
+        let directory = NSTemporaryDirectory() + "tandem-cold-\(getpid())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try writeProfile(directory, baselineExcess: nil)
+        let costs = try CalibrationStage.load(directory: directory)
+        for probedCold in [50.0, 999] {
+            let probe = ProbeCosts(decodeStep: 1200, blockRatio: 1.5, secondaryColdStep: probedCold,
+                                   secondaryWarmStep: 220)
+            let local = LocalCosts(probe: probe, baselineStep: 1250, stepAtProbe: 1200)
+            let probed = costs.roundCosts(secondary: "s", context: 64, local: local, localContext: 16, gamma: 3)
+            #expect(abs(probed.secondaryStep - 220) < 0.5, "warm \(probed.secondaryStep), expected 220")
+            #expect(abs(probed.secondaryFirstStep - 420) < 0.5,
+                    "cold \(probed.secondaryFirstStep) with the probe's cold at \(probedCold), expected 420")
+        }
+    }
+
     /// A judging policy's per-candidate cost is kept apart from the round overhead of the same
     /// secondary (both rows in profile_overheads.csv), set for that policy only, and charged once
     /// per secondary step of the policy's rounds.
