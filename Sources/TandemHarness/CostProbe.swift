@@ -36,8 +36,7 @@ final class CostProbe {
         // An untimed draft step before it: in a round the drafter's cache and scratch were used
         // one round earlier, and only the primary's passes lie between; the probe's own were
         // last used a whole strategy run ago (paper-tiny: its cold step 24-30 us without this
-        // step, 20-23 us with it, 11-14 us in the profile). Still high, so the prediction takes
-        // the cold step from the warm one (CalibratedCosts.roundCosts); this one is reported.
+        // step, 20-23 us with it, 11-14 us in the profile: still high there, see README).
         draft.forward([6], cache: draftCache, state: draftState)
         draftCache.truncate(to: context)
         primary.forward([1], cache: primaryCache, state: primaryState)

@@ -13,12 +13,7 @@ import TandemEngine
             let scale = Float(trial % 5) * 4 // 0: every logit equal (all ties)
             var logits = (0..<vocabulary).map { _ in (generator.nextUnitFloat() * 2 - 1) * scale }
             if trial % 4 == 3 && vocabulary > 2 { logits[1] = -.infinity; logits[vocabulary - 1] = logits[0] }
-            let maximum = Double(logits.max()!)
-            let exps = logits.map { exp(Double($0) - maximum) }
-            let total = exps.reduce(0, +)
-            let p = exps.map { $0 / total }
-            let entropy = -p.reduce(0) { $1 > 0 ? $0 + $1 * log($1) : $0 }
-            let order = p.indices.sorted { p[$0] != p[$1] ? p[$0] > p[$1] : $0 < $1 }
+            let (p, entropy, order) = doubleSoftmax(logits)
             logits.withUnsafeBufferPointer { buffer in
                 let summary = CandidateSummary(buffer)
                 let label = "V=\(vocabulary) trial \(trial)"

@@ -9,12 +9,7 @@ import TandemEngine
     /// probabilities (ties to the lower id), their embedding rows], then
     /// sigmoid(b2 + w2 . relu(W1 x + b1)), every weight read from the router's tensors.
     func referencePrediction(_ router: Router, logits: [Float], embeddings: [Float]) -> Double {
-        let maximum = Double(logits.max()!)
-        let exps = logits.map { exp(Double($0) - maximum) }
-        let total = exps.reduce(0, +)
-        let p = exps.map { $0 / total }
-        let entropy = -p.reduce(0) { $1 > 0 ? $0 + $1 * log($1) : $0 }
-        let order = p.indices.sorted { p[$0] != p[$1] ? p[$0] > p[$1] : $0 < $1 }
+        let (p, entropy, order) = doubleSoftmax(logits)
         let width = router.embeddingWidth
         var x = [entropy] + order.prefix(router.topK).map { p[$0] }
         for token in order.prefix(router.topK) {

@@ -11,6 +11,18 @@ func worstDifference(_ a: some Collection<Float>, _ b: some Collection<Float>) -
     return worst
 }
 
+/// Softmax at T = 1 in Double: the probabilities, their entropy (nats) and the token order by
+/// probability, largest first, ties to the lower id (the reference of the draft policies).
+func doubleSoftmax(_ logits: [Float]) -> (p: [Double], entropy: Double, order: [Int]) {
+    let maximum = Double(logits.max()!)
+    let exps = logits.map { exp(Double($0) - maximum) }
+    let total = exps.reduce(0, +)
+    let p = exps.map { $0 / total }
+    let entropy = -p.reduce(0) { $1 > 0 ? $0 + $1 * log($1) : $0 }
+    let order = p.indices.sorted { p[$0] != p[$1] ? p[$0] > p[$1] : $0 < $1 }
+    return (p, entropy, order)
+}
+
 /// Tests/Fixtures, located from this source file so tests run from any working directory.
 let fixturesDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     .deletingLastPathComponent().appendingPathComponent("Fixtures")

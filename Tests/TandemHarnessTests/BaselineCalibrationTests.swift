@@ -80,45 +80,6 @@ import TandemHarness
         #expect(abs(excess - -120) < 0.5, "paired baseline loop overhead \(excess), expected -120 (unpaired: +180)")
     }
 
-    /// A priori the decode step is the isolated steps timed beside the baseline runs, carried to
-    /// another context by the fitted slope: isolated steps of 1100 + 2 * 30.5 + 300 ns, taken at
-    /// context 30 (the runs' middle, rounded down), make T_L(1) at context 64 1461 + 2 * (64 - 30)
-    /// = 1529 and the baseline per token 1529 - 120 (the loop's excess); blocks and the probed
-    /// costs keep the fit.
-    @Test func isolatedStepsAnchorTheAprioriDecodeStep() throws {
-        let directory = NSTemporaryDirectory() + "tandem-anchor-\(getpid())"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        try writeProfile(directory, baselineExcess: -120, isolatedDrift: 300)
-        let costs = try CalibrationStage.load(directory: directory)
-        let prior = costs.priorRoundCosts(secondary: "s", context: 64)
-        #expect(abs(prior.primary(1) - 1529) < 0.5, "a-priori decode step \(prior.primary(1)), expected 1529")
-        #expect(abs(prior.baselinePerToken - 1409) < 0.5,
-                "a-priori baseline \(prior.baselinePerToken), expected 1409")
-        #expect(abs(prior.primary(2) - 1456) < 0.5, "a-priori block of 2 \(prior.primary(2)), expected the fit's 1456")
-        let probed = costs.roundCosts(secondary: "s", context: 64)
-        #expect(abs(probed.primary(1) - 1228) < 0.5, "probed decode step \(probed.primary(1)), expected the fit's 1228")
-    }
-
-    /// The probed costs take the secondary's cold step from the profile's cold / warm ratio (210
-    /// / 110) times the probe's warm step (220): 420, whatever the probe's own cold step read.
-    @Test func probedColdStepFollowsTheWarmProbe() throws {
-        let directory = NSTemporaryDirectory() + "tandem-cold-\(getpid())"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        try writeProfile(directory, baselineExcess: nil)
-        let costs = try CalibrationStage.load(directory: directory)
-        for probedCold in [50.0, 999] {
-            let probe = ProbeCosts(decodeStep: 1200, blockRatio: 1.5, secondaryColdStep: probedCold,
-                                   secondaryWarmStep: 220)
-            let local = LocalCosts(probe: probe, baselineStep: 1250, stepAtProbe: 1200)
-            let probed = costs.roundCosts(secondary: "s", context: 64, local: local, localContext: 16, gamma: 3)
-            #expect(abs(probed.secondaryStep - 220) < 0.5, "warm \(probed.secondaryStep), expected 220")
-            #expect(abs(probed.secondaryFirstStep - 420) < 0.5,
-                    "cold \(probed.secondaryFirstStep) with the probe's cold at \(probedCold), expected 420")
-        }
-    }
-
     /// A judging policy's per-candidate cost is kept apart from the round overhead of the same
     /// secondary (both rows in profile_overheads.csv), set for that policy only, and charged once
     /// per secondary step of the policy's rounds.
