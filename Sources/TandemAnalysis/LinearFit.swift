@@ -108,7 +108,6 @@ public struct BlockCostFit: Sendable {
         contextTerm = Set(observations.map(\.context)).count > 1
         blockContextTerm = contextTerm && levels.count >= 3 && observations.count >= levels.count + 4
         decodeContextTerm = blockContextTerm && levels.contains(1) && levels.filter { $0 > 1 }.count >= 2
-            && observations.count >= levels.count + 4
         let names = levels.map { "a_\($0)" } + (blockContextTerm ? ["b_context"] : [])
             + (contextTerm ? ["b_n_context"] : []) + (decodeContextTerm ? ["b_decode_context"] : [])
         let levels = self.levels

@@ -62,16 +62,22 @@ public enum VectorMath {
         return result
     }
 
-    /// In-place softmax of x[n]; returns nothing, x sums to 1 afterwards.
-    public static func softmax(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
+    /// max_i x[i] (-inf for n = 0).
+    public static func maximum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
         var largest = Vector(repeating: -Float.infinity)
         var i = 0
         while i + 8 <= n { let v = load(x + i); largest.replace(with: v, where: v .> largest); i += 8 }
         var maximum = largest.max()
         while i < n { maximum = Swift.max(maximum, x[i]); i += 1 }
+        return maximum
+    }
+
+    /// In-place softmax of x[n]; returns nothing, x sums to 1 afterwards.
+    public static func softmax(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
+        let maximum = Self.maximum(x, n)
         let m = Vector(repeating: maximum)
         var sum = Vector()
-        i = 0
+        var i = 0
         while i + 8 <= n { let e = exp(load(x + i) - m); store(e, x + i); sum += e; i += 8 }
         if i < n { // one exp for the tail; the padding lanes give exp(-inf) = 0
             var tail = Vector(repeating: -Float.infinity)

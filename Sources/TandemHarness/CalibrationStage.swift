@@ -23,13 +23,6 @@ public struct CalibratedCosts {
     /// back steps run faster than isolated ones. The a-priori prediction prices baselines with it;
     /// the probed one has the measured baselines themselves.
     public var baselineLoopOverhead: (mean: Double, standardError: Double)?
-    /// The isolated decode steps timed beside the profile's baseline runs: their context (the
-    /// middle of the runs') and the mean and standard error over runs (nil for older profiles).
-    /// Reported (`decode_step_isolated`), not priced: anchoring the a-priori decode step on them
-    /// fixed the trained scenarios (the grid's n = 1 cells ran 4-26% dearer than these steps on
-    /// paper-tiny) but broke oracle scenarios whose machine drifted between grid and these steps
-    /// (smollm2-q4: a-priori median 6.3% -> 20.7%); see README.
-    public var decodeAnchor: (context: Int, mean: Double, standardError: Double)?
     public var limits: MachineLimits
 
     /// Costs at context `c` for `secondary` (coefficients optionally drawn from their
@@ -57,10 +50,10 @@ public struct CalibratedCosts {
             let t = gamma > 0 ? min(1, Double(n - 1) / Double(gamma)) : 0
             return primary(n) * (decodeScale * (1 - t) + blockScale * t)
         }
-        var scaled = RoundCosts(primary: scaledPrimary, secondaryStep: base.secondaryStep * warmScale,
-                                secondaryFirstStep: base.secondaryFirstStep * coldScale, projection: base.projection,
-                                roundOverhead: base.roundOverhead, baselineOverhead: base.baselineOverhead)
-        scaled.judgeStep = base.judgeStep
+        var scaled = base // projection, overheads and judging as fitted
+        scaled.primary = scaledPrimary
+        scaled.secondaryStep = base.secondaryStep * warmScale
+        scaled.secondaryFirstStep = base.secondaryFirstStep * coldScale
         return scaled
     }
 
@@ -203,30 +196,29 @@ public enum CalibrationStage {
                 record(name, "tandem_projection", fit)
             }
         }
-        func overhead(_ model: String, _ quantity: String) -> (Double, Double) {
+        // Mean, standard error and count of one (model, quantity) of profile_overheads.csv.
+        func overhead(_ model: String, _ quantity: String) -> (mean: Double, error: Double, count: Int) {
             let values = overheads.filter { $0.model == model && $0.quantity == quantity }.map(\.nanoseconds)
-            guard !values.isEmpty else { return (0, 0) }
+            guard !values.isEmpty else { return (0, 0, 0) }
             let s = Statistics.summarize(values)
-            return (s.mean, s.count > 1 ? s.standardDeviation / Double(s.count).squareRoot() : 0)
+            return (s.mean, s.count > 1 ? s.standardDeviation / Double(s.count).squareRoot() : 0, s.count)
         }
-        func count(_ model: String, _ quantity: String) -> Int {
-            overheads.filter { $0.model == model && $0.quantity == quantity }.count
+        func recordOverhead(_ model: String, _ quantity: String) -> (Double, Double) {
+            let value = overhead(model, quantity)
+            table.append([.string(model), .string(quantity), "mean", .real(value.mean), .real(value.error), "",
+                          .integer(value.count), ""])
+            return (value.mean, value.error)
         }
-        let tokenOverhead = overhead("primary", "token_overhead")
-        table.append(["primary", "token_overhead", "mean", .real(tokenOverhead.0), .real(tokenOverhead.1), "",
-                      .integer(count("primary", "token_overhead")), ""])
+        let tokenOverhead = recordOverhead("primary", "token_overhead")
         var judgeCosts: [String: [PolicyKind: (mean: Double, standardError: Double)]] = [:]
         for name in names {
-            let value = overhead(name, "round_overhead")
-            roundOverheads[name] = value
-            table.append([.string(name), "round_overhead", "mean", .real(value.0), .real(value.1), "",
-                          .integer(count(name, "round_overhead")), ""])
+            roundOverheads[name] = recordOverhead(name, "round_overhead")
             for policy in PolicyKind.allCases {
-                guard let quantity = ProfileStage.judgeQuantity(policy), count(name, quantity) > 0 else { continue }
-                let judge = overhead(name, quantity)
-                judgeCosts[name, default: [:]][policy] = judge
-                table.append([.string(name), .string(quantity), "mean", .real(judge.0), .real(judge.1), "",
-                              .integer(count(name, quantity)), ""])
+                guard let quantity = ProfileStage.judgeQuantity(policy), overhead(name, quantity).count > 0 else {
+                    continue
+                }
+                let judge = recordOverhead(name, quantity)
+                judgeCosts[name, default: [:]][policy] = (judge.0, judge.1)
             }
         }
         // The loop's per-token cost beyond an isolated decode step: paired with the isolated steps
@@ -249,12 +241,12 @@ public enum CalibrationStage {
             table.append(["primary", "baseline_loop_overhead", "mean", .real(s.mean), .real(baselineLoopOverhead!.1),
                           "", .integer(s.count), ""])
         }
-        var decodeAnchor: (context: Int, mean: Double, standardError: Double)?
+        // Reported, not priced: anchoring the a-priori decode step on these steps fixed the trained
+        // scenarios but broke oracle ones whose machine drifted between grid and steps (README).
         let isolated = baselineRuns.compactMap(\.isolatedNanosecondsPerToken)
-        if let first = baselineRuns.first, isolated.count == baselineRuns.count {
+        if !isolated.isEmpty && isolated.count == baselineRuns.count {
             let s = Statistics.summarize(isolated)
             let standardError = s.count > 1 ? s.standardDeviation / Double(s.count).squareRoot() : 0
-            decodeAnchor = ((first.firstContext + first.lastContext) / 2, s.mean, standardError)
             table.append(["primary", "decode_step_isolated", "mean", .real(s.mean), .real(standardError), "",
                           .integer(s.count), ""])
         }
@@ -263,8 +255,7 @@ public enum CalibrationStage {
                                     roundOverheads: roundOverheads.mapValues { (mean: $0.0, standardError: $0.1) },
                                     tokenOverhead: (mean: tokenOverhead.0, standardError: tokenOverhead.1),
                                     judgeCosts: judgeCosts,
-                                    baselineLoopOverhead: baselineLoopOverhead, decodeAnchor: decodeAnchor,
-                                    limits: limits)
+                                    baselineLoopOverhead: baselineLoopOverhead, limits: limits)
         return (costs, table)
     }
 

@@ -209,24 +209,20 @@ public enum ProfileStage {
     static func profileJudges(_ context: RunContext) throws -> [ProfileOverhead] {
         let scenario = context.scenario, sweep = scenario.sweep, settings = scenario.profile
         var records: [ProfileOverhead] = []
+        let prompt = ModelFactory.prompt(sweep.prompt, length: 16, tokenizer: context.tokenizer)
+        let gamma = sweep.gammas.max() ?? 1
         for secondary in context.secondaries {
+            let model = secondary.model
+            let state = model.makeState(maxTokens: prompt.count, contextCapacity: prompt.count + 1)
+            model.forward(prompt, cache: model.makeCache(capacity: prompt.count + 1), state: state)
+            let logits = state.logits(prompt.count - 1)
             for policyKind in sweep.policies {
                 guard let quantity = judgeQuantity(policyKind) else { continue }
-                let router = policyKind == .router
-                    ? try RouterStage.trained(scenario, secondary: secondary.name)
-                        ?? DecodingFactory.defaultRouter(secondaryWidth: secondary.model.config.width,
-                                                         seed: scenario.seed)
-                    : nil
-                let gamma = sweep.gammas.max() ?? 1
+                let router = policyKind == .router ? try SweepStage.router(for: secondary, scenario) : nil
                 let plan = DecodingPlan(strategy: .speed, policy: policyKind, gamma: gamma, gammaMax: gamma,
                                         minimumProbability: sweep.pMin, tau: sweep.tau, sampling: sweep.sampling,
                                         oracleAlphas: nil)
                 var policy = DecodingFactory.policy(plan, router: router)
-                let model = secondary.model
-                let prompt = ModelFactory.prompt(sweep.prompt, length: 16, tokenizer: context.tokenizer)
-                let state = model.makeState(maxTokens: prompt.count, contextCapacity: prompt.count + 1)
-                model.forward(prompt, cache: model.makeCache(capacity: prompt.count + 1), state: state)
-                let logits = state.logits(prompt.count - 1)
                 var kept = 0
                 for round in 0..<(settings.warmup + settings.repeats) {
                     let calls = 64

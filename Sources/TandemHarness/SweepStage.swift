@@ -85,12 +85,16 @@ public enum SweepStage {
     /// same for every run of the point, not one per run seed). The profile's policy runs use it too.
     static func models(_ point: SweepPoint, _ context: RunContext) throws -> DecodingModelSet {
         let scenario = context.scenario, secondary = context.secondary(point.secondary)
-        let router = point.policy == .router
-            ? try RouterStage.trained(scenario, secondary: secondary.name)
-                ?? DecodingFactory.defaultRouter(secondaryWidth: secondary.model.config.width, seed: scenario.seed)
-            : nil
+        let router = point.policy == .router ? try router(for: secondary, scenario) : nil
         return DecodingModelSet(primary: context.primary, secondary: secondary.model, tandem: secondary.tandem,
                                 router: router)
+    }
+
+    /// The router a secondary drafts with under the router policy: the one trained with it,
+    /// else the scenario's seeded random one.
+    static func router(for secondary: BuiltSecondary, _ scenario: Scenario) throws -> Router {
+        try RouterStage.trained(scenario, secondary: secondary.name)
+            ?? DecodingFactory.defaultRouter(secondaryWidth: secondary.model.config.width, seed: scenario.seed)
     }
 
     /// Measures one point; `checkStop` runs between its runs (it throws to abandon the point).

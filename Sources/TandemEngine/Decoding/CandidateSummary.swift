@@ -34,26 +34,20 @@ public struct CandidateSummary {
             weightedShift = 0
             return
         }
-        var largest = Vector(repeating: -Float.infinity)
-        var i = 0
-        while i + 8 <= n { let v = VectorMath.load(base + i); largest.replace(with: v, where: v .> largest); i += 8 }
-        var top = largest.max()
-        while i < n { top = Swift.max(top, base[i]); i += 1 }
-        let m = Vector(repeating: top)
+        let top = VectorMath.maximum(base, n), m = Vector(repeating: top)
         var sum = Vector(), weighted = Vector()
-        i = 0
-        while i + 8 <= n {
-            let shifted = VectorMath.load(base + i) - m, e = VectorMath.exp(shifted)
-            sum += e
-            weighted.addProduct(e, shifted.replacing(with: 0, where: e .== 0)) // exp(-inf) * -inf is NaN
-            i += 8
-        }
-        if i < n { // padding lanes: exp(-inf) = 0, shifted 0
-            var shifted = Vector(repeating: 0), mask = SIMDMask<SIMD8<Int32>>(repeating: false)
-            for j in 0..<(n - i) { shifted[j] = base[i + j] - top; mask[j] = true }
-            let e = VectorMath.exp(shifted).replacing(with: 0, where: .!mask)
+        // Adds one vector of shifted logits; exp(-inf) * -inf would be NaN, so zero terms stay 0.
+        func add(_ shifted: Vector) {
+            let e = VectorMath.exp(shifted)
             sum += e
             weighted.addProduct(e, shifted.replacing(with: 0, where: e .== 0))
+        }
+        var i = 0
+        while i + 8 <= n { add(VectorMath.load(base + i) - m); i += 8 }
+        if i < n { // the tail, padded with -inf (exp 0)
+            var shifted = Vector(repeating: -Float.infinity)
+            for j in 0..<(n - i) { shifted[j] = base[i + j] - top }
+            add(shifted)
         }
         maximum = top
         partition = (0..<8).reduce(0.0) { $0 + Double(sum[$1]) }
