@@ -4,10 +4,14 @@
 //   quants: Q8_0: 8 groups of 64 bytes, group g byte 4j + t = q[j][4g + t] + 128 (unsigned)
 //           Q4_0/Q4_1: 4 pairs of 64 bytes, pair p byte 4j + t = q[j][8p + t] | q[j][8p + 4 + t] << 4
 // Four consecutive inputs of one column share a 32-bit lane, which is what VNNI's vpdpbusd and
-// AVX2's vpmaddubsw + vpmaddwd reduce. Per row r and block b the integer dot is exact, then
-//   y[r][j] += (float)(dot - offset * xsum) * xscale * d[j]      (offset 128 Q8_0, 8 Q4_0, 0 Q4_1)
-//   y[r][j] += m[j] * (xscale * (float)xsum)                      (Q4_1)
-// in that order, so every kernel (and the Swift oracle) gives bit-identical floats.
+// AVX2's vpmaddubsw + vpmaddwd reduce. Activations carry a power-of-two scale 2^e per row and
+// block, so per row r and block b the integer dot is exact, and so is (float)(dot - offset * xsum)
+// * 2^e; then
+//   y[r][j] = fma((float)(dot - offset * xsum) * 2^e, d[j], y[r][j])   (offset 128 Q8_0, 8 Q4_0, 0 Q4_1)
+//   y[r][j] = fma(m[j], 2^e * (float)xsum, y[r][j])                     (Q4_1)
+// The SIMD kernels form d[j] * 2^e instead (also exact: an integer add of e << 23 to d's
+// exponent field, zero d left alone), so the scale costs an integer add instead of a float
+// multiply on the pipes vpdpbusd needs, and every kernel (and the Swift oracle) gives the same bits.
 #include "tandem_quant.h"
 #include <stdlib.h>
 #if defined(__x86_64__)
@@ -79,13 +83,16 @@ void panel_vnni(const tandem_quant_call *c, const int rows, const int kind) {
         const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)block));
         __m512 m = _mm512_setzero_ps();
         if (kind == TANDEM_Q4_1) m = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(block + 32)));
+        const __m512i d_bits = _mm512_castps_si512(d);
+        const __mmask16 nonzero = _mm512_test_epi32_mask(d_bits, _mm512_set1_epi32(0x7FFFFFFF));
         for (int r = 0; r < rows; r++) {
             const int64_t at = r * c->scale_stride + b;
             __m512i exact = dot[r][0];
             for (int h = 1; h < chains; h++) exact = _mm512_add_epi32(exact, dot[r][h]);
             if (offset) exact = _mm512_sub_epi32(exact, _mm512_set1_epi32(c->x_offset_sum[at]));
-            const __m512 scaled = _mm512_mul_ps(_mm512_cvtepi32_ps(exact), _mm512_set1_ps(c->x_scale[at]));
-            acc[r] = _mm512_fmadd_ps(scaled, d, acc[r]);
+            const __m512i exponent = _mm512_set1_epi32(c->x_exponent[at]);
+            const __m512 scaled_d = _mm512_castsi512_ps(_mm512_mask_add_epi32(d_bits, nonzero, d_bits, exponent));
+            acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(exact), scaled_d, acc[r]);
             if (kind == TANDEM_Q4_1) acc[r] = _mm512_fmadd_ps(m, _mm512_set1_ps(c->x_scaled_sum[at]), acc[r]);
         }
     }
@@ -164,14 +171,20 @@ void panel_avx2(const tandem_quant_call *c, const int rows) {
             m0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(block + 32)));
             m1 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(block + 48)));
         }
+        const __m256i d_bits[2] = {_mm256_castps_si256(d0), _mm256_castps_si256(d1)};
+        const __m256i magnitude_bits = _mm256_set1_epi32(0x7FFFFFFF);
+        const __m256i zero_d[2] = {
+            _mm256_cmpeq_epi32(_mm256_and_si256(d_bits[0], magnitude_bits), _mm256_setzero_si256()),
+            _mm256_cmpeq_epi32(_mm256_and_si256(d_bits[1], magnitude_bits), _mm256_setzero_si256())};
         for (int r = 0; r < rows; r++) {
             const int64_t at = r * c->scale_stride + b;
-            const __m256 s = _mm256_set1_ps(c->x_scale[at]);
+            const __m256i exponent = _mm256_set1_epi32(c->x_exponent[at]);
             for (int h = 0; h < 2; h++) {
                 __m256i exact = dot[r][h];
                 if (offset) exact = _mm256_sub_epi32(exact, _mm256_set1_epi32(c->x_offset_sum[at]));
-                const __m256 scaled = _mm256_mul_ps(_mm256_cvtepi32_ps(exact), s);
-                acc[r][h] = _mm256_fmadd_ps(scaled, h ? d1 : d0, acc[r][h]);
+                const __m256 scaled_d =
+                    _mm256_castsi256_ps(_mm256_add_epi32(d_bits[h], _mm256_andnot_si256(zero_d[h], exponent)));
+                acc[r][h] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(exact), scaled_d, acc[r][h]);
                 if (kind == TANDEM_Q4_1)
                     acc[r][h] = _mm256_fmadd_ps(h ? m1 : m0, _mm256_set1_ps(c->x_scaled_sum[at]), acc[r][h]);
             }
@@ -202,18 +215,50 @@ void tandem_quant_panel_avx2(const tandem_quant_call *c, int rows) { (void)c; (v
 #endif
 
 // x[rows x columns] (row stride x_stride floats) -> quants [rows x columns] int8 (nearest, ties to
-// even, as llama.cpp's SIMD quantize_row_q8_1), scale[rows x columns/32] = amax / 127, and the
-// sum of each block's quants; NaN counts as 0. Any CPU: the AVX2 path is chosen when present and
-// gives the same bytes as the scalar one.
+// even), per row and block of 32 the power-of-two scale 2^e, e the smallest integer in
+// [-100, 100] with amax / 127 <= 2^e (so |q| <= 127; beyond 2^100 * 127 values saturate), e << 23
+// (what the kernels add to a float's exponent field), offset x the quants' sum and 2^e x that
+// sum; NaN counts as 0. x * 2^-e is exact, so both paths give the same bytes. A power of two
+// instead of llama.cpp's amax / 127 costs at most one bit of the quants (the rounding error grows
+// by sqrt(2.16) = 1.47x in RMS over uniformly spread amax), and saves a float multiply per row,
+// block and 16 outputs in the kernels.
+static inline int block_exponent(float amax) {
+    const float s = amax / 127;
+    if (!(s > 0x1p-100f)) return -100; // also 0 and NaN
+    if (s > 0x1p100f) return 100;      // also infinity
+    uint32_t bits;
+    __builtin_memcpy(&bits, &s, 4);    // normal here: s = 1.mantissa * 2^(field - 127)
+    const int field = (int)(bits >> 23) & 0xFF;
+    return (bits & 0x7FFFFF) ? field - 126 : field - 127;
+}
+
+static inline float power_of_two(int e) { // e in [-126, 127]
+    const uint32_t bits = (uint32_t)(e + 127) << 23;
+    float f;
+    __builtin_memcpy(&f, &bits, 4);
+    return f;
+}
+
+static inline void store_block(int e, int32_t sum, int32_t offset, int64_t at, float *scales, int32_t *exponents,
+                               int32_t *offset_sums, float *scaled_sums) {
+    const float scale = power_of_two(e);
+    scales[at] = scale;
+    exponents[at] = e * (1 << 23);
+    offset_sums[at] = offset * sum;
+    scaled_sums[at] = scale * (float)sum;
+}
+
 static void quantize_rows_scalar(const float *x, int64_t x_stride, int rows, int columns, int32_t offset,
-                                 int8_t *quants, float *scales, int32_t *offset_sums, float *scaled_sums) {
+                                 int8_t *quants, float *scales, int32_t *exponents, int32_t *offset_sums,
+                                 float *scaled_sums) {
     const int blocks = columns / 32;
     for (int r = 0; r < rows; r++) {
         for (int b = 0; b < blocks; b++) {
             const float *v = x + r * x_stride + 32 * b;
             float amax = 0;
             for (int k = 0; k < 32; k++) { float a = __builtin_fabsf(v[k]); amax = a > amax ? a : amax; }
-            const float scale = amax / 127, inverse = scale != 0 ? 1 / scale : 0;
+            const int e = block_exponent(amax);
+            const float inverse = power_of_two(-e);
             int32_t sum = 0;
             for (int k = 0; k < 32; k++) {
                 float s = v[k] * inverse;
@@ -223,17 +268,15 @@ static void quantize_rows_scalar(const float *x, int64_t x_stride, int rows, int
                 quants[(int64_t)r * columns + 32 * b + k] = (int8_t)q;
                 sum += q;
             }
-            scales[r * blocks + b] = scale;
-            offset_sums[r * blocks + b] = offset * sum;
-            scaled_sums[r * blocks + b] = scale * (float)sum;
+            store_block(e, sum, offset, r * blocks + b, scales, exponents, offset_sums, scaled_sums);
         }
     }
 }
 
 #if defined(__x86_64__)
 AVX2_TARGET static void quantize_rows_avx2(const float *x, int64_t x_stride, int rows, int columns,
-                                           int32_t offset, int8_t *quants, float *scales, int32_t *offset_sums,
-                                           float *scaled_sums) {
+                                           int32_t offset, int8_t *quants, float *scales, int32_t *exponents,
+                                           int32_t *offset_sums, float *scaled_sums) {
     const int blocks = columns / 32;
     const __m256 sign = _mm256_set1_ps(-0.0f), low = _mm256_set1_ps(-127), high = _mm256_set1_ps(127);
     for (int r = 0; r < rows; r++) {
@@ -250,8 +293,8 @@ AVX2_TARGET static void quantize_rows_avx2(const float *x, int64_t x_stride, int
             m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
             m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
             const float amax = _mm_cvtss_f32(m4);
-            const float scale = amax / 127, inverse = scale != 0 ? 1 / scale : 0;
-            const __m256 inv = _mm256_set1_ps(inverse);
+            const int e = block_exponent(amax);
+            const __m256 inv = _mm256_set1_ps(power_of_two(-e));
             __m256i total = _mm256_setzero_si256();
             int32_t q32[32];
             for (int i = 0; i < 4; i++) {
@@ -267,26 +310,57 @@ AVX2_TARGET static void quantize_rows_avx2(const float *x, int64_t x_stride, int
             __m128i t = _mm_add_epi32(_mm256_castsi256_si128(total), _mm256_extracti128_si256(total, 1));
             t = _mm_hadd_epi32(t, t);
             t = _mm_hadd_epi32(t, t);
-            const int32_t sum = _mm_cvtsi128_si32(t);
-            scales[r * blocks + b] = scale;
-            offset_sums[r * blocks + b] = offset * sum;
-            scaled_sums[r * blocks + b] = scale * (float)sum;
+            store_block(e, _mm_cvtsi128_si32(t), offset, r * blocks + b, scales, exponents, offset_sums, scaled_sums);
         }
     }
 }
 
+
+// The same bytes with 16 lanes: vpmovdb narrows, the horizontal max and sum run once per block.
+VNNI_TARGET static void quantize_rows_avx512(const float *x, int64_t x_stride, int rows, int columns,
+                                             int32_t offset, int8_t *quants, float *scales, int32_t *exponents,
+                                             int32_t *offset_sums, float *scaled_sums) {
+    const int blocks = columns / 32;
+    const __m512 low = _mm512_set1_ps(-127), high = _mm512_set1_ps(127);
+    for (int r = 0; r < rows; r++) {
+        for (int b = 0; b < blocks; b++) {
+            const float *v = x + r * x_stride + 32 * b;
+            const __m512 a0 = _mm512_loadu_ps(v), a1 = _mm512_loadu_ps(v + 16);
+            // maxps returns its second operand when either is NaN: a NaN element is skipped.
+            __m512 m = _mm512_max_ps(_mm512_abs_ps(a0), _mm512_setzero_ps());
+            m = _mm512_max_ps(_mm512_abs_ps(a1), m);
+            const int e = block_exponent(_mm512_reduce_max_ps(m));
+            const __m512 inv = _mm512_set1_ps(power_of_two(-e));
+            __m512 s0 = _mm512_mul_ps(a0, inv), s1 = _mm512_mul_ps(a1, inv);
+            s0 = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(s0, s0, _CMP_ORD_Q), s0); // NaN -> 0
+            s1 = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(s1, s1, _CMP_ORD_Q), s1);
+            const __m512i q0 = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(s0, low), high)); // ties to even
+            const __m512i q1 = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(s1, low), high));
+            int8_t *out = quants + (int64_t)r * columns + 32 * b;
+            _mm_storeu_si128((__m128i *)out, _mm512_cvtepi32_epi8(q0));
+            _mm_storeu_si128((__m128i *)(out + 16), _mm512_cvtepi32_epi8(q1));
+            const int32_t sum = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
+            store_block(e, sum, offset, r * blocks + b, scales, exponents, offset_sums, scaled_sums);
+        }
+    }
+}
 #endif
 
 void tandem_quantize_rows(const float *x, int64_t x_stride, int rows, int columns, int32_t offset,
-                          int8_t *quants, float *scales, int32_t *offset_sums, float *scaled_sums, int use_avx2) {
+                          int8_t *quants, float *scales, int32_t *exponents, int32_t *offset_sums,
+                          float *scaled_sums, int simd) {
 #if defined(__x86_64__)
-    if (use_avx2) {
-        quantize_rows_avx2(x, x_stride, rows, columns, offset, quants, scales, offset_sums, scaled_sums);
+    if (simd == 2) {
+        quantize_rows_avx512(x, x_stride, rows, columns, offset, quants, scales, exponents, offset_sums, scaled_sums);
+        return;
+    }
+    if (simd == 1) {
+        quantize_rows_avx2(x, x_stride, rows, columns, offset, quants, scales, exponents, offset_sums, scaled_sums);
         return;
     }
 #endif
-    (void)use_avx2;
-    quantize_rows_scalar(x, x_stride, rows, columns, offset, quants, scales, offset_sums, scaled_sums);
+    (void)simd;
+    quantize_rows_scalar(x, x_stride, rows, columns, offset, quants, scales, exponents, offset_sums, scaled_sums);
 }
 
 #if defined(__x86_64__)

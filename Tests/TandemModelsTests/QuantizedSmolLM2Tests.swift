@@ -87,9 +87,10 @@ import TandemModels
     }
 
     /// The stored model against the numpy reference (dequantized weights, float64 activations):
-    /// the departure is the int8 rounding of activations, as in llama.cpp. Bounds (measured:
-    /// see the printed line): the same argmax at 90% of positions or more, and logit differences
-    /// within 2.0 on logits of magnitude 10-30.
+    /// the departure is the int8 rounding of activations (power-of-two scales per 32 inputs).
+    /// Bounds (measured: worst 2.05, RMS 0.35, the same argmax at 63 of 67 positions; with
+    /// llama.cpp's amax / 127 scales it was 0.83, 0.21 and 64): the same argmax at 90% of positions
+    /// or more, logit differences within 2.5 on logits of magnitude 10-30, RMS within 0.45.
     @Test func logitsNearNumpyReference() throws {
         let model = try load().model
         let reference = try loadJSON(SmolLM2ReferenceTests.Reference.self, "smollm2/reference.json")
@@ -113,6 +114,7 @@ import TandemModels
         print("SmolLM2 stored Q4_1/Q8_0 vs numpy: worst |logit difference| \(worst), RMS \(rms) over top logits, "
               + "same argmax at \(sameArgmax) of \(positions) positions")
         #expect(Double(sameArgmax) >= 0.9 * Double(positions), "same argmax at \(sameArgmax) of \(positions)")
-        #expect(worst <= 2.0, "worst |logit difference| \(worst)")
+        #expect(worst <= 2.5, "worst |logit difference| \(worst)")
+        #expect(rms <= 0.45, "RMS logit difference \(rms)")
     }
 }
