@@ -18,9 +18,12 @@ public struct DecodingPlan: Sendable {
     public var sampling: SamplingParameters
     /// Oracle acceptance per draft position (nil: the rule follows from `sampling`).
     public var oracleAlphas: [Double]?
+    /// How the oracle draws its decisions (see `OracleAcceptance`).
+    public var oracleSampling: OracleAcceptance.Sampling
 
     public init(strategy: StrategyKind, policy: PolicyKind, gamma: Int, gammaMax: Int, minimumProbability: Double,
-                tau: Float, sampling: SamplingParameters, oracleAlphas: [Double]?) {
+                tau: Float, sampling: SamplingParameters, oracleAlphas: [Double]?,
+                oracleSampling: OracleAcceptance.Sampling = .stratified) {
         self.strategy = strategy
         self.policy = policy
         self.gamma = gamma
@@ -29,6 +32,7 @@ public struct DecodingPlan: Sendable {
         self.tau = tau
         self.sampling = sampling
         self.oracleAlphas = oracleAlphas
+        self.oracleSampling = oracleSampling
     }
 
     /// Drafts the drafter must be able to hold in one round.
@@ -76,7 +80,8 @@ public enum DecodingFactory {
     public static func rule(_ plan: DecodingPlan, seed: UInt64) -> AcceptanceRule {
         let ruleSeed = seed &+ ruleSeedSalt
         if let alphas = plan.oracleAlphas {
-            return OracleAcceptance(alphas: alphas, parameters: plan.sampling, seed: ruleSeed)
+            return OracleAcceptance(alphas: alphas, parameters: plan.sampling, seed: ruleSeed,
+                                    sampling: plan.oracleSampling)
         }
         return plan.sampling.isGreedy ? GreedyAcceptance()
             : SpeculativeSampling(parameters: plan.sampling, seed: ruleSeed)

@@ -305,7 +305,8 @@ public enum ProfileStage {
                     strategy = SpeculativeDecoding(primary: context.primary, drafter: drafter,
                                                    policy: FixedPolicy(gamma: 3),
                                                    rule: OracleAcceptance(alphas: [0.6], parameters: .greedy,
-                                                                          seed: UInt64(round)),
+                                                                          seed: UInt64(round),
+                                                                          sampling: .independent),
                                                    parameters: .greedy, seed: UInt64(round),
                                                    primarySettings: runSettings.primary)
                 } else {

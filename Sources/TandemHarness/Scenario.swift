@@ -53,6 +53,8 @@ public struct SweepSettings: Sendable {
     /// Each entry is one acceptance profile (alpha per draft position; one value = i.i.d.).
     /// Empty means model mode (acceptance from the models themselves).
     public var alphas: [[Double]]
+    /// How oracle decisions are drawn (`oracle_sampling`; default stratified).
+    public var oracleSampling: OracleAcceptance.Sampling
     public var temperature: Float
     public var topK: Int
     public var topP: Float
@@ -317,6 +319,7 @@ public struct Scenario: Sendable {
         }
         let settings = SweepSettings(
             strategies: strategies, policies: policies, secondaries: names, gammas: gammas, alphas: alphas,
+            oracleSampling: try reader.choice("oracle_sampling", OracleAcceptance.Sampling.self) ?? .stratified,
             temperature: temperature, topK: try reader.integer("top_k", range: 0...1_000_000) ?? 0,
             topP: Float(try reader.number("top_p", range: 1e-6...1) ?? 1),
             contexts: try reader.integers("contexts", range: 1...1_000_000) ?? [64],

@@ -41,7 +41,7 @@ public enum SweepStage {
     public static func plan(_ point: SweepPoint, _ sweep: SweepSettings) -> DecodingPlan {
         DecodingPlan(strategy: point.strategy, policy: point.policy, gamma: point.gamma, gammaMax: sweep.gammaMax,
                      minimumProbability: sweep.pMin, tau: sweep.tau, sampling: sweep.sampling,
-                     oracleAlphas: point.alphas)
+                     oracleAlphas: point.alphas, oracleSampling: sweep.oracleSampling)
     }
 
     /// Runs every point not yet in the runs file (all of them unless `resume`).

@@ -6,6 +6,7 @@ typealias StrategyName = StrategyKind
 typealias PolicyName = PolicyKind
 extension StrategyKind: ExpressibleByArgument {}
 extension PolicyKind: ExpressibleByArgument {}
+extension OracleAcceptance.Sampling: ExpressibleByArgument {}
 
 /// Options of a decoding run: strategy, block policy, sampling, oracle acceptance.
 struct DecodingOptions: ParsableArguments {
@@ -41,6 +42,10 @@ struct DecodingOptions: ParsableArguments {
                                + "per-position values."))
     var oracleAlpha: String?
 
+    @Option(help: ArgumentHelp("Oracle mode: how decisions are drawn: stratified (each position's accepted share "
+                               + "stays at its alpha) or independent (a fresh uniform per decision)."))
+    var oracleSampling: OracleAcceptance.Sampling = .stratified
+
     var sampling: SamplingParameters { SamplingParameters(temperature: temperature, topK: topK, topP: topP) }
 
     func oracleAlphas() throws -> [Double]? {
@@ -64,7 +69,7 @@ struct DecodingOptions: ParsableArguments {
     /// The plan of this run (see `DecodingPlan` for what gamma means per policy).
     func plan() throws -> DecodingPlan {
         DecodingPlan(strategy: strategy, policy: policy, gamma: gamma, gammaMax: gammaMax, minimumProbability: pMin,
-                     tau: tau, sampling: sampling, oracleAlphas: try oracleAlphas())
+                     tau: tau, sampling: sampling, oracleAlphas: try oracleAlphas(), oracleSampling: oracleSampling)
     }
 
     /// Builds the strategy over `models` for a generation of up to `capacity` positions.

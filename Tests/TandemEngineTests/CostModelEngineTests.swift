@@ -20,7 +20,8 @@ import TandemEngine
         for seed in 0..<seeds {
             var decoding = fixture.speculative(tandem: tandem, policy: FixedPolicy(gamma: gamma),
                                                rule: OracleAcceptance(alphas: alphas, parameters: .greedy,
-                                                                      seed: UInt64(seed) &+ 1000),
+                                                                      seed: UInt64(seed) &+ 1000,
+                                                                      sampling: .independent),
                                                seed: UInt64(seed))
             _ = decoding.generate(prompt: [1, 2, 3], maxTokens: maxTokens)
             rounds.append(Double(decoding.telemetry.rounds))

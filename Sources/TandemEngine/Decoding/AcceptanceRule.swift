@@ -65,25 +65,56 @@ public struct SpeculativeSampling: AcceptanceRule {
 /// Simulation: draft position k is accepted with probability alpha_k from a seeded generator,
 /// whatever the models say; every forward pass still runs, so timing is real. Rejections and
 /// bonus tokens are the primary's own choice (argmax, or a draw at temperature > 0).
+///
+/// `independent` draws a fresh uniform per decision. `stratified` (quasi-Monte Carlo) gives
+/// position k a Kronecker sequence u_j = frac(o_k + j / phi) over its j-th decision, from a seeded
+/// random offset o_k: every decision is still accepted with probability alpha_k (u_j is uniform
+/// over the offset, and independent of the other positions' decisions), but the share accepted
+/// at each position stays within a few decisions of alpha_k instead of wandering by sqrt(n), so
+/// a short run's acceptance is the nominal one and its speedup the expected one.
 public struct OracleAcceptance: AcceptanceRule {
+    /// How the decisions' uniforms are drawn.
+    public enum Sampling: String, CaseIterable, Sendable {
+        case independent, stratified
+    }
+
     /// alpha per draft position; the last value repeats for later positions.
     public var alphas: [Double]
     public var parameters: SamplingParameters
     public var generator: SeededGenerator
+    public let sampling: Sampling
+    // stratified: per position, the sequence's offset and the decisions made so far
+    private var offsets: [Double] = []
+    private var decisions: [Int] = []
+    private static let inverseGoldenRatio = 0.618_033_988_749_894_9
 
-    public init(alphas: [Double], parameters: SamplingParameters, seed: UInt64) {
+    public init(alphas: [Double], parameters: SamplingParameters, seed: UInt64, sampling: Sampling) {
         precondition(!alphas.isEmpty && alphas.allSatisfy { (0...1).contains($0) }, "oracle alphas must lie in [0, 1]")
         self.alphas = alphas
         self.parameters = parameters
+        self.sampling = sampling
         generator = SeededGenerator(seed: seed)
+        if sampling == .stratified {
+            // Offsets come from their own stream, so temperature draws stay those of `independent`.
+            var offsetGenerator = SeededGenerator(seed: seed ^ 0x5DEE_CE66_D1CE_4E5B)
+            offsets = (0..<64).map { _ in offsetGenerator.nextUnitDouble() }
+            decisions = Array(repeating: 0, count: offsets.count)
+        }
     }
 
     public func alpha(position: Int) -> Double { alphas[min(position, alphas.count - 1)] }
 
     public mutating func verify(token: Int, draftDistribution: [Double], primaryLogits: UnsafeBufferPointer<Float>,
                                 position: Int) -> Verdict {
-        generator.nextUnitDouble() < alpha(position: position)
+        uniform(position: position) < alpha(position: position)
             ? .accept : .reject(correction: primaryToken(primaryLogits: primaryLogits))
+    }
+
+    private mutating func uniform(position: Int) -> Double {
+        guard sampling == .stratified, position < offsets.count else { return generator.nextUnitDouble() }
+        let u = offsets[position] + Double(decisions[position]) * Self.inverseGoldenRatio
+        decisions[position] += 1
+        return u - u.rounded(.down)
     }
 
     public mutating func primaryToken(primaryLogits: UnsafeBufferPointer<Float>) -> Int {
