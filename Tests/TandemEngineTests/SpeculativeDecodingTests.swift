@@ -112,7 +112,8 @@ import TandemEngine
         let profiler = LayerProfiler(models: [("primary", fixture.primaryConfig.layerCount),
                                               ("secondary", fixture.secondaryConfig.layerCount)])
         var strategy = fixture.speculative(tandem: true, policy: FixedPolicy(gamma: gamma),
-                                           rule: OracleAcceptance(alphas: alphas, parameters: .greedy, seed: 9, sampling: .independent),
+                                           rule: OracleAcceptance(alphas: alphas, parameters: .greedy, seed: 9,
+                                                                  sampling: .independent),
                                            capacity: 1900, settings: DecodingSettings(threads: 1, profiler: profiler))
         _ = strategy.generate(prompt: [1, 2, 3], maxTokens: 1800)
         let telemetry = strategy.telemetry

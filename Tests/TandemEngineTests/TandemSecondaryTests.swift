@@ -41,7 +41,8 @@ import TandemEngine
         let fixture = try DecodingFixture(seed: 5)
         for (seed, alpha) in [(UInt64(1), 0.3), (2, 0.7), (3, 0.95)] {
             var strategy = fixture.speculative(tandem: useTandem, policy: FixedPolicy(gamma: 5),
-                                               rule: OracleAcceptance(alphas: [alpha], parameters: .greedy, seed: seed, sampling: .independent))
+                                               rule: OracleAcceptance(alphas: [alpha], parameters: .greedy, seed: seed,
+                                                                      sampling: .independent))
             let prompt = [2, 7, 1]
             let committed = prompt + strategy.generate(prompt: prompt, maxTokens: 60)
             let primaryCache = strategy.primaryCache!
