@@ -164,6 +164,9 @@ public enum ReportStage {
         let t1 = costs.primary.predict(tokens: 1, context: scenario.sweep.contexts.first ?? 0)
         lines.append(String(format: "Primary decode step (fit, first context): %.2f ms +- %.3f.", t1.value / 1e6,
                             t1.standardError / 1e6))
+        if !scenario.sweep.alphas.isEmpty {
+            lines.append("Oracle decisions: \(scenario.sweep.oracleSampling.rawValue) (`oracle_sampling`).")
+        }
         lines += ["", "## Prediction quality", ""]
         func percent(_ x: Double?) -> String { x.map { String(format: "%.1f%%", 100 * $0) } ?? "-" }
         lines += [

@@ -3,16 +3,16 @@
 
 set datafile separator comma
 set datafile missing NaN
-breakdown_primary = '../../../../tmp/rr/acceptance-run2/layer_breakdown_primary.csv'
-breakdown_s10 = '../../../../tmp/rr/acceptance-run2/layer_breakdown_s10.csv'
+breakdown_primary = '../../results/acceptance/layer_breakdown_primary.csv'
+breakdown_s10 = '../../results/acceptance/layer_breakdown_s10.csv'
 
 set terminal pngcairo size 1100,600 enhanced font ',10'
 set output 'layer_breakdown.png'
 reset session
 set datafile separator comma
 set datafile missing NaN
-breakdown_primary = '../../../../tmp/rr/acceptance-run2/layer_breakdown_primary.csv'
-breakdown_s10 = '../../../../tmp/rr/acceptance-run2/layer_breakdown_s10.csv'
+breakdown_primary = '../../results/acceptance/layer_breakdown_primary.csv'
+breakdown_s10 = '../../results/acceptance/layer_breakdown_s10.csv'
 set multiplot layout 1,2 title 'tandem acceptance: time per layer and component (mean per call)'
 set style data histograms
 set style histogram rowstacked
@@ -47,8 +47,8 @@ set output 'layer_breakdown.svg'
 reset session
 set datafile separator comma
 set datafile missing NaN
-breakdown_primary = '../../../../tmp/rr/acceptance-run2/layer_breakdown_primary.csv'
-breakdown_s10 = '../../../../tmp/rr/acceptance-run2/layer_breakdown_s10.csv'
+breakdown_primary = '../../results/acceptance/layer_breakdown_primary.csv'
+breakdown_s10 = '../../results/acceptance/layer_breakdown_s10.csv'
 set multiplot layout 1,2 title 'tandem acceptance: time per layer and component (mean per call)'
 set style data histograms
 set style histogram rowstacked

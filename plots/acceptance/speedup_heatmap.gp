@@ -3,14 +3,14 @@
 
 set datafile separator comma
 set datafile missing NaN
-speedup = '../../../../tmp/rr/acceptance-run2/speedup.csv'
+speedup = '../../results/acceptance/speedup.csv'
 
 set terminal pngcairo size 600,480 enhanced font ',10'
 set output 'speedup_heatmap.png'
 reset session
 set datafile separator comma
 set datafile missing NaN
-speedup = '../../../../tmp/rr/acceptance-run2/speedup.csv'
+speedup = '../../results/acceptance/speedup.csv'
 set multiplot layout 1,1 title 'tandem acceptance: measured speedup over ({/Symbol g}, {/Symbol a}), tandem-speed'
 set xlabel 'block length {/Symbol g}'
 set ylabel '{/Symbol a}'
@@ -30,7 +30,7 @@ set output 'speedup_heatmap.svg'
 reset session
 set datafile separator comma
 set datafile missing NaN
-speedup = '../../../../tmp/rr/acceptance-run2/speedup.csv'
+speedup = '../../results/acceptance/speedup.csv'
 set multiplot layout 1,1 title 'tandem acceptance: measured speedup over ({/Symbol g}, {/Symbol a}), tandem-speed'
 set xlabel 'block length {/Symbol g}'
 set ylabel '{/Symbol a}'

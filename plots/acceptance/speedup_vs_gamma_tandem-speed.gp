@@ -3,14 +3,14 @@
 
 set datafile separator comma
 set datafile missing NaN
-speedup = '../../../../tmp/rr/acceptance-run2/speedup.csv'
+speedup = '../../results/acceptance/speedup.csv'
 
 set terminal pngcairo size 900,500 enhanced font ',10'
 set output 'speedup_vs_gamma_tandem-speed.png'
 reset session
 set datafile separator comma
 set datafile missing NaN
-speedup = '../../../../tmp/rr/acceptance-run2/speedup.csv'
+speedup = '../../results/acceptance/speedup.csv'
 set multiplot layout 1,1 title 'tandem acceptance: tandem-speed speedup over the primary alone'
 set xlabel 'block length {/Symbol g}'
 set ylabel 'speedup'
@@ -42,7 +42,7 @@ set output 'speedup_vs_gamma_tandem-speed.svg'
 reset session
 set datafile separator comma
 set datafile missing NaN
-speedup = '../../../../tmp/rr/acceptance-run2/speedup.csv'
+speedup = '../../results/acceptance/speedup.csv'
 set multiplot layout 1,1 title 'tandem acceptance: tandem-speed speedup over the primary alone'
 set xlabel 'block length {/Symbol g}'
 set ylabel 'speedup'

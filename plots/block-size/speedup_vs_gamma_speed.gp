@@ -3,14 +3,14 @@
 
 set datafile separator comma
 set datafile missing NaN
-speedup = '../../../../tmp/rr/block-size-run2/speedup.csv'
+speedup = '../../results/block-size/speedup.csv'
 
 set terminal pngcairo size 600,500 enhanced font ',10'
 set output 'speedup_vs_gamma_speed.png'
 reset session
 set datafile separator comma
 set datafile missing NaN
-speedup = '../../../../tmp/rr/block-size-run2/speedup.csv'
+speedup = '../../results/block-size/speedup.csv'
 set multiplot layout 1,1 title 'tandem block-size: speed speedup over the primary alone'
 set xlabel 'block length {/Symbol g}'
 set ylabel 'speedup'
@@ -30,7 +30,7 @@ set output 'speedup_vs_gamma_speed.svg'
 reset session
 set datafile separator comma
 set datafile missing NaN
-speedup = '../../../../tmp/rr/block-size-run2/speedup.csv'
+speedup = '../../results/block-size/speedup.csv'
 set multiplot layout 1,1 title 'tandem block-size: speed speedup over the primary alone'
 set xlabel 'block length {/Symbol g}'
 set ylabel 'speedup'

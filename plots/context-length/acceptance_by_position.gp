@@ -3,14 +3,14 @@
 
 set datafile separator comma
 set datafile missing NaN
-acceptance = '../../../../tmp/rr/context-length-run2/acceptance.csv'
+acceptance = '../../results/context-length/acceptance.csv'
 
 set terminal pngcairo size 1200,480 enhanced font ',10'
 set output 'acceptance_by_position.png'
 reset session
 set datafile separator comma
 set datafile missing NaN
-acceptance = '../../../../tmp/rr/context-length-run2/acceptance.csv'
+acceptance = '../../results/context-length/acceptance.csv'
 set multiplot layout 1,2 title 'tandem context-length: acceptance by draft position ({/Symbol g} = 5; 95% Wilson intervals)'
 set xlabel 'draft position k'
 set ylabel 'P(accept k | 1..k-1 accepted)'
@@ -30,7 +30,7 @@ set output 'acceptance_by_position.svg'
 reset session
 set datafile separator comma
 set datafile missing NaN
-acceptance = '../../../../tmp/rr/context-length-run2/acceptance.csv'
+acceptance = '../../results/context-length/acceptance.csv'
 set multiplot layout 1,2 title 'tandem context-length: acceptance by draft position ({/Symbol g} = 5; 95% Wilson intervals)'
 set xlabel 'draft position k'
 set ylabel 'P(accept k | 1..k-1 accepted)'

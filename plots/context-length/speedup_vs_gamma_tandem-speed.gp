@@ -3,14 +3,14 @@
 
 set datafile separator comma
 set datafile missing NaN
-speedup = '../../../../tmp/rr/context-length-run2/speedup.csv'
+speedup = '../../results/context-length/speedup.csv'
 
 set terminal pngcairo size 1200,500 enhanced font ',10'
 set output 'speedup_vs_gamma_tandem-speed.png'
 reset session
 set datafile separator comma
 set datafile missing NaN
-speedup = '../../../../tmp/rr/context-length-run2/speedup.csv'
+speedup = '../../results/context-length/speedup.csv'
 set multiplot layout 1,2 title 'tandem context-length: tandem-speed speedup over the primary alone'
 set xlabel 'block length {/Symbol g}'
 set ylabel 'speedup'
@@ -34,7 +34,7 @@ set output 'speedup_vs_gamma_tandem-speed.svg'
 reset session
 set datafile separator comma
 set datafile missing NaN
-speedup = '../../../../tmp/rr/context-length-run2/speedup.csv'
+speedup = '../../results/context-length/speedup.csv'
 set multiplot layout 1,2 title 'tandem context-length: tandem-speed speedup over the primary alone'
 set xlabel 'block length {/Symbol g}'
 set ylabel 'speedup'

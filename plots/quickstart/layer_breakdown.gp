@@ -3,18 +3,18 @@
 
 set datafile separator comma
 set datafile missing NaN
-breakdown_primary = '../../../../tmp/rr/quickstart-run2/layer_breakdown_primary.csv'
-breakdown_s10 = '../../../../tmp/rr/quickstart-run2/layer_breakdown_s10.csv'
-breakdown_s2 = '../../../../tmp/rr/quickstart-run2/layer_breakdown_s2.csv'
+breakdown_primary = '../../results/quickstart/layer_breakdown_primary.csv'
+breakdown_s10 = '../../results/quickstart/layer_breakdown_s10.csv'
+breakdown_s2 = '../../results/quickstart/layer_breakdown_s2.csv'
 
 set terminal pngcairo size 1650,600 enhanced font ',10'
 set output 'layer_breakdown.png'
 reset session
 set datafile separator comma
 set datafile missing NaN
-breakdown_primary = '../../../../tmp/rr/quickstart-run2/layer_breakdown_primary.csv'
-breakdown_s10 = '../../../../tmp/rr/quickstart-run2/layer_breakdown_s10.csv'
-breakdown_s2 = '../../../../tmp/rr/quickstart-run2/layer_breakdown_s2.csv'
+breakdown_primary = '../../results/quickstart/layer_breakdown_primary.csv'
+breakdown_s10 = '../../results/quickstart/layer_breakdown_s10.csv'
+breakdown_s2 = '../../results/quickstart/layer_breakdown_s2.csv'
 set multiplot layout 1,3 title 'tandem quickstart: time per layer and component (mean per call)'
 set style data histograms
 set style histogram rowstacked
@@ -57,9 +57,9 @@ set output 'layer_breakdown.svg'
 reset session
 set datafile separator comma
 set datafile missing NaN
-breakdown_primary = '../../../../tmp/rr/quickstart-run2/layer_breakdown_primary.csv'
-breakdown_s10 = '../../../../tmp/rr/quickstart-run2/layer_breakdown_s10.csv'
-breakdown_s2 = '../../../../tmp/rr/quickstart-run2/layer_breakdown_s2.csv'
+breakdown_primary = '../../results/quickstart/layer_breakdown_primary.csv'
+breakdown_s10 = '../../results/quickstart/layer_breakdown_s10.csv'
+breakdown_s2 = '../../results/quickstart/layer_breakdown_s2.csv'
 set multiplot layout 1,3 title 'tandem quickstart: time per layer and component (mean per call)'
 set style data histograms
 set style histogram rowstacked

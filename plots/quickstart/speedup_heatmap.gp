@@ -3,14 +3,14 @@
 
 set datafile separator comma
 set datafile missing NaN
-speedup = '../../../../tmp/rr/quickstart-run2/speedup.csv'
+speedup = '../../results/quickstart/speedup.csv'
 
 set terminal pngcairo size 1200,480 enhanced font ',10'
 set output 'speedup_heatmap.png'
 reset session
 set datafile separator comma
 set datafile missing NaN
-speedup = '../../../../tmp/rr/quickstart-run2/speedup.csv'
+speedup = '../../results/quickstart/speedup.csv'
 set multiplot layout 1,2 title 'tandem quickstart: measured speedup over ({/Symbol g}, {/Symbol a}), tandem-speed'
 set xlabel 'block length {/Symbol g}'
 set ylabel '{/Symbol a}'
@@ -33,7 +33,7 @@ set output 'speedup_heatmap.svg'
 reset session
 set datafile separator comma
 set datafile missing NaN
-speedup = '../../../../tmp/rr/quickstart-run2/speedup.csv'
+speedup = '../../results/quickstart/speedup.csv'
 set multiplot layout 1,2 title 'tandem quickstart: measured speedup over ({/Symbol g}, {/Symbol a}), tandem-speed'
 set xlabel 'block length {/Symbol g}'
 set ylabel '{/Symbol a}'

@@ -3,14 +3,14 @@
 
 set datafile separator comma
 set datafile missing NaN
-acceptance = '../../../../tmp/rr/secondary-size-run2/acceptance.csv'
+acceptance = '../../results/secondary-size/acceptance.csv'
 
 set terminal pngcairo size 1800,480 enhanced font ',10'
 set output 'acceptance_by_position.png'
 reset session
 set datafile separator comma
 set datafile missing NaN
-acceptance = '../../../../tmp/rr/secondary-size-run2/acceptance.csv'
+acceptance = '../../results/secondary-size/acceptance.csv'
 set multiplot layout 1,3 title 'tandem secondary-size: acceptance by draft position ({/Symbol g} = 6; 95% Wilson intervals)'
 set xlabel 'draft position k'
 set ylabel 'P(accept k | 1..k-1 accepted)'
@@ -32,7 +32,7 @@ set output 'acceptance_by_position.svg'
 reset session
 set datafile separator comma
 set datafile missing NaN
-acceptance = '../../../../tmp/rr/secondary-size-run2/acceptance.csv'
+acceptance = '../../results/secondary-size/acceptance.csv'
 set multiplot layout 1,3 title 'tandem secondary-size: acceptance by draft position ({/Symbol g} = 6; 95% Wilson intervals)'
 set xlabel 'draft position k'
 set ylabel 'P(accept k | 1..k-1 accepted)'

@@ -3,20 +3,20 @@
 
 set datafile separator comma
 set datafile missing NaN
-breakdown_primary = '../../../../tmp/rr/secondary-size-run2/layer_breakdown_primary.csv'
-breakdown_s2 = '../../../../tmp/rr/secondary-size-run2/layer_breakdown_s2.csv'
-breakdown_s10 = '../../../../tmp/rr/secondary-size-run2/layer_breakdown_s10.csv'
-breakdown_s24 = '../../../../tmp/rr/secondary-size-run2/layer_breakdown_s24.csv'
+breakdown_primary = '../../results/secondary-size/layer_breakdown_primary.csv'
+breakdown_s2 = '../../results/secondary-size/layer_breakdown_s2.csv'
+breakdown_s10 = '../../results/secondary-size/layer_breakdown_s10.csv'
+breakdown_s24 = '../../results/secondary-size/layer_breakdown_s24.csv'
 
 set terminal pngcairo size 2200,600 enhanced font ',10'
 set output 'layer_breakdown.png'
 reset session
 set datafile separator comma
 set datafile missing NaN
-breakdown_primary = '../../../../tmp/rr/secondary-size-run2/layer_breakdown_primary.csv'
-breakdown_s2 = '../../../../tmp/rr/secondary-size-run2/layer_breakdown_s2.csv'
-breakdown_s10 = '../../../../tmp/rr/secondary-size-run2/layer_breakdown_s10.csv'
-breakdown_s24 = '../../../../tmp/rr/secondary-size-run2/layer_breakdown_s24.csv'
+breakdown_primary = '../../results/secondary-size/layer_breakdown_primary.csv'
+breakdown_s2 = '../../results/secondary-size/layer_breakdown_s2.csv'
+breakdown_s10 = '../../results/secondary-size/layer_breakdown_s10.csv'
+breakdown_s24 = '../../results/secondary-size/layer_breakdown_s24.csv'
 set multiplot layout 1,4 title 'tandem secondary-size: time per layer and component (mean per call)'
 set style data histograms
 set style histogram rowstacked
@@ -67,10 +67,10 @@ set output 'layer_breakdown.svg'
 reset session
 set datafile separator comma
 set datafile missing NaN
-breakdown_primary = '../../../../tmp/rr/secondary-size-run2/layer_breakdown_primary.csv'
-breakdown_s2 = '../../../../tmp/rr/secondary-size-run2/layer_breakdown_s2.csv'
-breakdown_s10 = '../../../../tmp/rr/secondary-size-run2/layer_breakdown_s10.csv'
-breakdown_s24 = '../../../../tmp/rr/secondary-size-run2/layer_breakdown_s24.csv'
+breakdown_primary = '../../results/secondary-size/layer_breakdown_primary.csv'
+breakdown_s2 = '../../results/secondary-size/layer_breakdown_s2.csv'
+breakdown_s10 = '../../results/secondary-size/layer_breakdown_s10.csv'
+breakdown_s24 = '../../results/secondary-size/layer_breakdown_s24.csv'
 set multiplot layout 1,4 title 'tandem secondary-size: time per layer and component (mean per call)'
 set style data histograms
 set style histogram rowstacked

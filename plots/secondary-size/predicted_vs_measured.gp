@@ -3,14 +3,14 @@
 
 set datafile separator comma
 set datafile missing NaN
-speedup = '../../../../tmp/rr/secondary-size-run2/speedup.csv'
+speedup = '../../results/secondary-size/speedup.csv'
 
 set terminal pngcairo size 700,650 enhanced font ',10'
 set output 'predicted_vs_measured.png'
 reset session
 set datafile separator comma
 set datafile missing NaN
-speedup = '../../../../tmp/rr/secondary-size-run2/speedup.csv'
+speedup = '../../results/secondary-size/speedup.csv'
 set title 'tandem secondary-size: predicted vs measured speedup'
 set xlabel 'measured speedup'
 set ylabel 'predicted speedup'
@@ -32,7 +32,7 @@ set output 'predicted_vs_measured.svg'
 reset session
 set datafile separator comma
 set datafile missing NaN
-speedup = '../../../../tmp/rr/secondary-size-run2/speedup.csv'
+speedup = '../../results/secondary-size/speedup.csv'
 set title 'tandem secondary-size: predicted vs measured speedup'
 set xlabel 'measured speedup'
 set ylabel 'predicted speedup'

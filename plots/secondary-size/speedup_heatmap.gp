@@ -3,14 +3,14 @@
 
 set datafile separator comma
 set datafile missing NaN
-speedup = '../../../../tmp/rr/secondary-size-run2/speedup.csv'
+speedup = '../../results/secondary-size/speedup.csv'
 
 set terminal pngcairo size 1800,480 enhanced font ',10'
 set output 'speedup_heatmap.png'
 reset session
 set datafile separator comma
 set datafile missing NaN
-speedup = '../../../../tmp/rr/secondary-size-run2/speedup.csv'
+speedup = '../../results/secondary-size/speedup.csv'
 set multiplot layout 1,3 title 'tandem secondary-size: measured speedup over ({/Symbol g}, {/Symbol a}), tandem-speed'
 set xlabel 'block length {/Symbol g}'
 set ylabel '{/Symbol a}'
@@ -36,7 +36,7 @@ set output 'speedup_heatmap.svg'
 reset session
 set datafile separator comma
 set datafile missing NaN
-speedup = '../../../../tmp/rr/secondary-size-run2/speedup.csv'
+speedup = '../../results/secondary-size/speedup.csv'
 set multiplot layout 1,3 title 'tandem secondary-size: measured speedup over ({/Symbol g}, {/Symbol a}), tandem-speed'
 set xlabel 'block length {/Symbol g}'
 set ylabel '{/Symbol a}'

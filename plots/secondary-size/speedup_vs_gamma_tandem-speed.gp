@@ -3,14 +3,14 @@
 
 set datafile separator comma
 set datafile missing NaN
-speedup = '../../../../tmp/rr/secondary-size-run2/speedup.csv'
+speedup = '../../results/secondary-size/speedup.csv'
 
 set terminal pngcairo size 1800,500 enhanced font ',10'
 set output 'speedup_vs_gamma_tandem-speed.png'
 reset session
 set datafile separator comma
 set datafile missing NaN
-speedup = '../../../../tmp/rr/secondary-size-run2/speedup.csv'
+speedup = '../../results/secondary-size/speedup.csv'
 set multiplot layout 1,3 title 'tandem secondary-size: tandem-speed speedup over the primary alone'
 set xlabel 'block length {/Symbol g}'
 set ylabel 'speedup'
@@ -38,7 +38,7 @@ set output 'speedup_vs_gamma_tandem-speed.svg'
 reset session
 set datafile separator comma
 set datafile missing NaN
-speedup = '../../../../tmp/rr/secondary-size-run2/speedup.csv'
+speedup = '../../results/secondary-size/speedup.csv'
 set multiplot layout 1,3 title 'tandem secondary-size: tandem-speed speedup over the primary alone'
 set xlabel 'block length {/Symbol g}'
 set ylabel 'speedup'

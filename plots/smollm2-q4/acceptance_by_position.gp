@@ -3,14 +3,14 @@
 
 set datafile separator comma
 set datafile missing NaN
-acceptance = '../../../../tmp/rr/smollm2-q4-run2/acceptance.csv'
+acceptance = '../../results/smollm2-q4/acceptance.csv'
 
 set terminal pngcairo size 1200,480 enhanced font ',10'
 set output 'acceptance_by_position.png'
 reset session
 set datafile separator comma
 set datafile missing NaN
-acceptance = '../../../../tmp/rr/smollm2-q4-run2/acceptance.csv'
+acceptance = '../../results/smollm2-q4/acceptance.csv'
 set multiplot layout 1,2 title 'tandem smollm2-q4: acceptance by draft position ({/Symbol g} = 8; 95% Wilson intervals)'
 set xlabel 'draft position k'
 set ylabel 'P(accept k | 1..k-1 accepted)'
@@ -34,7 +34,7 @@ set output 'acceptance_by_position.svg'
 reset session
 set datafile separator comma
 set datafile missing NaN
-acceptance = '../../../../tmp/rr/smollm2-q4-run2/acceptance.csv'
+acceptance = '../../results/smollm2-q4/acceptance.csv'
 set multiplot layout 1,2 title 'tandem smollm2-q4: acceptance by draft position ({/Symbol g} = 8; 95% Wilson intervals)'
 set xlabel 'draft position k'
 set ylabel 'P(accept k | 1..k-1 accepted)'

@@ -3,18 +3,18 @@
 
 set datafile separator comma
 set datafile missing NaN
-breakdown_primary = '../../../../tmp/rr/smollm2-q4-run2/layer_breakdown_primary.csv'
-breakdown_tandem = '../../../../tmp/rr/smollm2-q4-run2/layer_breakdown_tandem.csv'
-breakdown_plain = '../../../../tmp/rr/smollm2-q4-run2/layer_breakdown_plain.csv'
+breakdown_primary = '../../results/smollm2-q4/layer_breakdown_primary.csv'
+breakdown_tandem = '../../results/smollm2-q4/layer_breakdown_tandem.csv'
+breakdown_plain = '../../results/smollm2-q4/layer_breakdown_plain.csv'
 
 set terminal pngcairo size 1650,600 enhanced font ',10'
 set output 'layer_breakdown.png'
 reset session
 set datafile separator comma
 set datafile missing NaN
-breakdown_primary = '../../../../tmp/rr/smollm2-q4-run2/layer_breakdown_primary.csv'
-breakdown_tandem = '../../../../tmp/rr/smollm2-q4-run2/layer_breakdown_tandem.csv'
-breakdown_plain = '../../../../tmp/rr/smollm2-q4-run2/layer_breakdown_plain.csv'
+breakdown_primary = '../../results/smollm2-q4/layer_breakdown_primary.csv'
+breakdown_tandem = '../../results/smollm2-q4/layer_breakdown_tandem.csv'
+breakdown_plain = '../../results/smollm2-q4/layer_breakdown_plain.csv'
 set multiplot layout 1,3 title 'tandem smollm2-q4: time per layer and component (mean per call)'
 set style data histograms
 set style histogram rowstacked
@@ -57,9 +57,9 @@ set output 'layer_breakdown.svg'
 reset session
 set datafile separator comma
 set datafile missing NaN
-breakdown_primary = '../../../../tmp/rr/smollm2-q4-run2/layer_breakdown_primary.csv'
-breakdown_tandem = '../../../../tmp/rr/smollm2-q4-run2/layer_breakdown_tandem.csv'
-breakdown_plain = '../../../../tmp/rr/smollm2-q4-run2/layer_breakdown_plain.csv'
+breakdown_primary = '../../results/smollm2-q4/layer_breakdown_primary.csv'
+breakdown_tandem = '../../results/smollm2-q4/layer_breakdown_tandem.csv'
+breakdown_plain = '../../results/smollm2-q4/layer_breakdown_plain.csv'
 set multiplot layout 1,3 title 'tandem smollm2-q4: time per layer and component (mean per call)'
 set style data histograms
 set style histogram rowstacked

@@ -3,14 +3,14 @@
 
 set datafile separator comma
 set datafile missing NaN
-speedup = '../../../../tmp/rr/smollm2-q4-run2/speedup.csv'
+speedup = '../../results/smollm2-q4/speedup.csv'
 
 set terminal pngcairo size 600,480 enhanced font ',10'
 set output 'speedup_heatmap.png'
 reset session
 set datafile separator comma
 set datafile missing NaN
-speedup = '../../../../tmp/rr/smollm2-q4-run2/speedup.csv'
+speedup = '../../results/smollm2-q4/speedup.csv'
 set multiplot layout 1,1 title 'tandem smollm2-q4: measured speedup over ({/Symbol g}, {/Symbol a}), speed'
 set xlabel 'block length {/Symbol g}'
 set ylabel '{/Symbol a}'
@@ -30,7 +30,7 @@ set output 'speedup_heatmap.svg'
 reset session
 set datafile separator comma
 set datafile missing NaN
-speedup = '../../../../tmp/rr/smollm2-q4-run2/speedup.csv'
+speedup = '../../results/smollm2-q4/speedup.csv'
 set multiplot layout 1,1 title 'tandem smollm2-q4: measured speedup over ({/Symbol g}, {/Symbol a}), speed'
 set xlabel 'block length {/Symbol g}'
 set ylabel '{/Symbol a}'

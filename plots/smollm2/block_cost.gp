@@ -3,14 +3,14 @@
 
 set datafile separator comma
 set datafile missing NaN
-block_cost = '../../../../tmp/rr/smollm2-run2/block_cost.csv'
+block_cost = '../../results/smollm2/block_cost.csv'
 
 set terminal pngcairo size 800,550 enhanced font ',10'
 set output 'block_cost.png'
 reset session
 set datafile separator comma
 set datafile missing NaN
-block_cost = '../../../../tmp/rr/smollm2-run2/block_cost.csv'
+block_cost = '../../results/smollm2/block_cost.csv'
 set title 'tandem smollm2: primary block cost T(n)/T(1) vs roofline'
 set xlabel 'tokens in the block (n)'
 set ylabel 'T(n) / T(1)'
@@ -27,7 +27,7 @@ set output 'block_cost.svg'
 reset session
 set datafile separator comma
 set datafile missing NaN
-block_cost = '../../../../tmp/rr/smollm2-run2/block_cost.csv'
+block_cost = '../../results/smollm2/block_cost.csv'
 set title 'tandem smollm2: primary block cost T(n)/T(1) vs roofline'
 set xlabel 'tokens in the block (n)'
 set ylabel 'T(n) / T(1)'

@@ -3,14 +3,14 @@
 
 set datafile separator comma
 set datafile missing NaN
-speedup = '../../../../tmp/rr/smollm2-run2/speedup.csv'
+speedup = '../../results/smollm2/speedup.csv'
 
 set terminal pngcairo size 600,500 enhanced font ',10'
 set output 'speedup_vs_gamma_tandem-speed.png'
 reset session
 set datafile separator comma
 set datafile missing NaN
-speedup = '../../../../tmp/rr/smollm2-run2/speedup.csv'
+speedup = '../../results/smollm2/speedup.csv'
 set multiplot layout 1,1 title 'tandem smollm2: tandem-speed speedup over the primary alone'
 set xlabel 'block length {/Symbol g}'
 set ylabel 'speedup'
@@ -36,7 +36,7 @@ set output 'speedup_vs_gamma_tandem-speed.svg'
 reset session
 set datafile separator comma
 set datafile missing NaN
-speedup = '../../../../tmp/rr/smollm2-run2/speedup.csv'
+speedup = '../../results/smollm2/speedup.csv'
 set multiplot layout 1,1 title 'tandem smollm2: tandem-speed speedup over the primary alone'
 set xlabel 'block length {/Symbol g}'
 set ylabel 'speedup'
