@@ -71,7 +71,8 @@ public struct SpeculativeSampling: AcceptanceRule {
 /// random offset o_k: every decision is still accepted with probability alpha_k (u_j is uniform
 /// over the offset, and independent of the other positions' decisions), but the share accepted
 /// at each position stays within a few decisions of alpha_k instead of wandering by sqrt(n), so
-/// a short run's acceptance is the nominal one and its speedup the expected one.
+/// a short run's acceptance is the nominal one and its speedup the expected one. Positions past
+/// the 64th (gamma > 64, which scenarios refuse) draw independently.
 public struct OracleAcceptance: AcceptanceRule {
     /// How the decisions' uniforms are drawn.
     public enum Sampling: String, CaseIterable, Sendable {
