@@ -106,6 +106,14 @@ import TandemHarness
                     mentions: "got -0.1")
     }
 
+    /// `oracle_sampling`: stratified by default, independent on request, anything else an error.
+    @Test func oracleSampling() throws {
+        #expect(try Scenario.parse(valid, file: "ok.toml").sweep.oracleSampling == .stratified)
+        let independent = valid + "\noracle_sampling = \"independent\""
+        #expect(try Scenario.parse(independent, file: "ok.toml").sweep.oracleSampling == .independent)
+        expectError(valid + "\noracle_sampling = \"iid\"", key: "sweep.oracle_sampling", mentions: "independent")
+    }
+
     /// `weights` per model: default f32, a named format, or an error listing the choices.
     @Test func weightFormats() throws {
         #expect(try Scenario.parse(valid, file: "ok.toml").primary.weights == .f32)

@@ -38,8 +38,9 @@ public struct QuantizedTensor {
 /// which the kernels fold into the weight scale with an integer add instead of a float multiply
 /// (on the pipes the integer dots need: about 10% of the compute-bound rate). A row's result does
 /// not depend on the block size or thread count, and every kernel gives the same bits. The cost
-/// against F32 activations is the int8 rounding of x: relative RMS error about 0.4-0.7% per
-/// product on random data (1.47x llama.cpp's scale in RMS; see QuantizedKernelTests).
+/// against F32 activations is the int8 rounding of x: relative RMS error about 0.5-0.8% over
+/// many products on random data, up to 1.6% for one row of one block (1.4-1.6x llama.cpp's
+/// scale in RMS; see QuantizedKernelTests).
 public final class QuantizedMatrix: @unchecked Sendable {
     public static let panelWidth = 16
     public let type: GGMLType
