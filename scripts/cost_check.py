@@ -6,7 +6,14 @@ over what calibration.csv prices them at, using the run's own rounds and draft l
 acceptance modelling is out of the comparison). Prints medians with 10th/90th percentiles:
 a ratio below 1 means the run was faster than the calibration says.
 
-usage: scripts/cost_check.py results/NAME [results/OTHER ...]
+With --by-gamma, also per (strategy, secondary, gamma) of the fixed policy: the measured strategy
+time over the same rounds priced by the run's own point probes (verify block = local one-token
+step x local block ratio; drafts = local cold + warm secondary steps; calibrated round overhead
+and tandem projection), and the drafts' share of that price. A ratio that rises above 1 at small
+gamma and falls below 1 at large gamma says the verify blocks inside a strategy run cost more
+than alone, and the drafts less than their probes.
+
+usage: scripts/cost_check.py [--by-gamma] results/NAME [results/OTHER ...]
 """
 import csv
 import statistics
@@ -57,8 +64,40 @@ def check(directory):
               f"(p10 {values[len(values) // 10]:.3f}, p90 {values[len(values) * 9 // 10]:.3f}, {len(values)} runs)")
 
 
+def by_gamma(directory):
+    """Measured strategy time over the point probes' price, per (strategy, secondary, gamma)."""
+    with open(directory + "/calibration.csv", newline="") as f:
+        terms = {(r["model"], r["quantity"], r["term"]): float(r["estimate_ns"]) for r in csv.DictReader(f)}
+    with open(directory + "/sweep_runs.csv", newline="") as f:
+        runs = [r for r in csv.DictReader(f) if r["policy"] == "fixed"]
+    groups = {}
+    for run in runs:
+        secondary, rounds, tokens = run["secondary"], int(run["rounds"]), int(run["tokens"])
+        lengths = [int(x) for x in run["draft_length_histogram"].split(";")] if run["draft_length_histogram"] else []
+        verify = float(run["local_primary_one_ns"]) * float(run["local_block_ratio"])
+        cold, warm = float(run["local_secondary_cold_ns"]), float(run["local_secondary_warm_ns"])
+        verifies = sum(count * verify for length, count in enumerate(lengths) if length >= 1)
+        drafts = sum(count * (cold + (length - 1) * warm) for length, count in enumerate(lengths) if length >= 1)
+        overhead = rounds * terms.get((secondary, "round_overhead", "mean"), 0)
+        if run["strategy"] == "tandem-speed":
+            overhead += (rounds * terms.get((secondary, "tandem_projection", "p0"), 0)
+                         + tokens * terms.get((secondary, "tandem_projection", "p1_per_token"), 0))
+        price = verifies + drafts + overhead
+        key = (run["strategy"], secondary, int(run["gamma"]))
+        groups.setdefault(key, []).append((float(run["strategy_ns"]) / price, drafts / price))
+    print(f"{directory}: measured strategy / point-probe price, per gamma (median over runs; drafts' share)")
+    for key in sorted(groups):
+        ratios = [r for r, _ in groups[key]]
+        shares = [s for _, s in groups[key]]
+        print(f"  {key[0]:>13} {key[1]:>10} gamma {key[2]:>2}: {statistics.median(ratios):.3f} "
+              f"(drafts {statistics.median(shares):.2f}, {len(ratios)} runs)")
+
+
 if __name__ == "__main__":
-    if len(sys.argv) < 2:
+    arguments = [a for a in sys.argv[1:] if a != "--by-gamma"]
+    if not arguments:
         sys.exit(__doc__)
-    for path in sys.argv[1:]:
+    for path in arguments:
         check(path.rstrip("/"))
+        if "--by-gamma" in sys.argv:
+            by_gamma(path.rstrip("/"))
