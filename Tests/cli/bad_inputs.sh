@@ -73,6 +73,12 @@ expect_failure "--top-p 0" "--top-p" -- gen --top-p 0
 expect_failure "--top-k -2" "--top-k" -- gen --top-k=-2
 expect_failure "--p-min 2" "--p-min" -- gen --p-min 2
 expect_failure "--oracle-alpha 1.5" "--oracle-alpha" "1.5" -- gen --strategy speed --oracle-alpha 1.5
+expect_failure "--oracle-sampling bogus" "--oracle-sampling" "bogus" -- \
+  gen --strategy speed --oracle-alpha 0.8 --oracle-sampling bogus
+# A results path that is a file: the run names it and exits non-zero before any work.
+: >"$dir/a-file"
+expect_failure "results path is a file" "$dir/a-file" "cannot create the directory" -- \
+  "$bin" run "$tiny" --results "$dir/a-file" --plots "$dir/plots" --no-render
 expect_failure "--strategy fast" "--strategy" "fast" -- gen --strategy fast
 expect_failure "--max-tokens past max_context" "--max-tokens" "max_context" -- gen --max-tokens 5000
 
