@@ -20,11 +20,17 @@ import statistics
 import sys
 
 
-def check(directory):
+def load(directory):
+    """calibration.csv as {(model, quantity, term): estimate_ns} and sweep_runs.csv's rows."""
     with open(directory + "/calibration.csv", newline="") as f:
         terms = {(r["model"], r["quantity"], r["term"]): float(r["estimate_ns"]) for r in csv.DictReader(f)}
     with open(directory + "/sweep_runs.csv", newline="") as f:
         runs = list(csv.DictReader(f))
+    return terms, runs
+
+
+def check(directory):
+    terms, runs = load(directory)
 
     def cost(model, quantity, tokens, context):
         """The fitted block cost a_n + b_context c + b_n_context n c + b_decode_context [n = 1] c (None
@@ -66,10 +72,8 @@ def check(directory):
 
 def by_gamma(directory):
     """Measured strategy time over the point probes' price, per (strategy, secondary, gamma)."""
-    with open(directory + "/calibration.csv", newline="") as f:
-        terms = {(r["model"], r["quantity"], r["term"]): float(r["estimate_ns"]) for r in csv.DictReader(f)}
-    with open(directory + "/sweep_runs.csv", newline="") as f:
-        runs = [r for r in csv.DictReader(f) if r["policy"] == "fixed"]
+    terms, runs = load(directory)
+    runs = [r for r in runs if r["policy"] == "fixed"]
     groups = {}
     for run in runs:
         secondary, rounds, tokens = run["secondary"], int(run["rounds"]), int(run["tokens"])

@@ -43,6 +43,14 @@ static inline int32_t load_i32(const int8_t *p) {
     return v;
 }
 
+// e << 23 of a power-of-two scale 2^e (normal): its bits minus those of 1.0f, what adding to
+// a float's bits multiplies it by 2^e.
+static inline int32_t exponent_shift(float scale) {
+    uint32_t bits;
+    __builtin_memcpy(&bits, &scale, 4);
+    return (int32_t)(bits - 0x3F800000u);
+}
+
 #define VNNI_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,f16c,fma")))
 
 // y[R x 16] (+)= x[R x 32 blocks] . panel, R = rows <= 8 and kind constants after inlining. Few
@@ -90,7 +98,7 @@ void panel_vnni(const tandem_quant_call *c, const int rows, const int kind) {
             __m512i exact = dot[r][0];
             for (int h = 1; h < chains; h++) exact = _mm512_add_epi32(exact, dot[r][h]);
             if (offset) exact = _mm512_sub_epi32(exact, _mm512_set1_epi32(c->x_offset_sum[at]));
-            const __m512i exponent = _mm512_set1_epi32(c->x_exponent[at]);
+            const __m512i exponent = _mm512_set1_epi32(exponent_shift(c->x_scale[at]));
             const __m512 scaled_d = _mm512_castsi512_ps(_mm512_mask_add_epi32(d_bits, nonzero, d_bits, exponent));
             acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(exact), scaled_d, acc[r]);
             if (kind == TANDEM_Q4_1) acc[r] = _mm512_fmadd_ps(m, _mm512_set1_ps(c->x_scaled_sum[at]), acc[r]);
@@ -178,7 +186,7 @@ void panel_avx2(const tandem_quant_call *c, const int rows) {
             _mm256_cmpeq_epi32(_mm256_and_si256(d_bits[1], magnitude_bits), _mm256_setzero_si256())};
         for (int r = 0; r < rows; r++) {
             const int64_t at = r * c->scale_stride + b;
-            const __m256i exponent = _mm256_set1_epi32(c->x_exponent[at]);
+            const __m256i exponent = _mm256_set1_epi32(exponent_shift(c->x_scale[at]));
             for (int h = 0; h < 2; h++) {
                 __m256i exact = dot[r][h];
                 if (offset) exact = _mm256_sub_epi32(exact, _mm256_set1_epi32(c->x_offset_sum[at]));
@@ -216,9 +224,8 @@ void tandem_quant_panel_avx2(const tandem_quant_call *c, int rows) { (void)c; (v
 
 // x[rows x columns] (row stride x_stride floats) -> quants [rows x columns] int8 (nearest, ties to
 // even), per row and block of 32 the power-of-two scale 2^e, e the smallest integer in
-// [-100, 100] with amax / 127 <= 2^e (so |q| <= 127; beyond 2^100 * 127 values saturate), e << 23
-// (what the kernels add to a float's exponent field), offset x the quants' sum and 2^e x that
-// sum; NaN counts as 0. x * 2^-e is exact, so both paths give the same bytes. A power of two
+// [-100, 100] with amax / 127 <= 2^e (so |q| <= 127; beyond 2^100 * 127 values saturate),
+// offset x the quants' sum and 2^e x that sum; NaN counts as 0. x * 2^-e is exact, so both paths give the same bytes. A power of two
 // instead of llama.cpp's amax / 127 costs at most one bit of the quants (the rounding error grows
 // by sqrt(2.16) = 1.47x in RMS over uniformly spread amax), and saves a float multiply per row,
 // block and 16 outputs in the kernels.
@@ -239,17 +246,16 @@ static inline float power_of_two(int e) { // e in [-126, 127]
     return f;
 }
 
-static inline void store_block(int e, int32_t sum, int32_t offset, int64_t at, float *scales, int32_t *exponents,
+static inline void store_block(int e, int32_t sum, int32_t offset, int64_t at, float *scales,
                                int32_t *offset_sums, float *scaled_sums) {
     const float scale = power_of_two(e);
     scales[at] = scale;
-    exponents[at] = e * (1 << 23);
     offset_sums[at] = offset * sum;
     scaled_sums[at] = scale * (float)sum;
 }
 
 static void quantize_rows_scalar(const float *x, int64_t x_stride, int rows, int columns, int32_t offset,
-                                 int8_t *quants, float *scales, int32_t *exponents, int32_t *offset_sums,
+                                 int8_t *quants, float *scales, int32_t *offset_sums,
                                  float *scaled_sums) {
     const int blocks = columns / 32;
     for (int r = 0; r < rows; r++) {
@@ -268,14 +274,14 @@ static void quantize_rows_scalar(const float *x, int64_t x_stride, int rows, int
                 quants[(int64_t)r * columns + 32 * b + k] = (int8_t)q;
                 sum += q;
             }
-            store_block(e, sum, offset, r * blocks + b, scales, exponents, offset_sums, scaled_sums);
+            store_block(e, sum, offset, r * blocks + b, scales, offset_sums, scaled_sums);
         }
     }
 }
 
 #if defined(__x86_64__)
 AVX2_TARGET static void quantize_rows_avx2(const float *x, int64_t x_stride, int rows, int columns,
-                                           int32_t offset, int8_t *quants, float *scales, int32_t *exponents,
+                                           int32_t offset, int8_t *quants, float *scales,
                                            int32_t *offset_sums, float *scaled_sums) {
     const int blocks = columns / 32;
     const __m256 sign = _mm256_set1_ps(-0.0f), low = _mm256_set1_ps(-127), high = _mm256_set1_ps(127);
@@ -310,7 +316,7 @@ AVX2_TARGET static void quantize_rows_avx2(const float *x, int64_t x_stride, int
             __m128i t = _mm_add_epi32(_mm256_castsi256_si128(total), _mm256_extracti128_si256(total, 1));
             t = _mm_hadd_epi32(t, t);
             t = _mm_hadd_epi32(t, t);
-            store_block(e, _mm_cvtsi128_si32(t), offset, r * blocks + b, scales, exponents, offset_sums, scaled_sums);
+            store_block(e, _mm_cvtsi128_si32(t), offset, r * blocks + b, scales, offset_sums, scaled_sums);
         }
     }
 }
@@ -318,7 +324,7 @@ AVX2_TARGET static void quantize_rows_avx2(const float *x, int64_t x_stride, int
 
 // The same bytes with 16 lanes: vpmovdb narrows, the horizontal max and sum run once per block.
 VNNI_TARGET static void quantize_rows_avx512(const float *x, int64_t x_stride, int rows, int columns,
-                                             int32_t offset, int8_t *quants, float *scales, int32_t *exponents,
+                                             int32_t offset, int8_t *quants, float *scales,
                                              int32_t *offset_sums, float *scaled_sums) {
     const int blocks = columns / 32;
     const __m512 low = _mm512_set1_ps(-127), high = _mm512_set1_ps(127);
@@ -340,27 +346,27 @@ VNNI_TARGET static void quantize_rows_avx512(const float *x, int64_t x_stride, i
             _mm_storeu_si128((__m128i *)out, _mm512_cvtepi32_epi8(q0));
             _mm_storeu_si128((__m128i *)(out + 16), _mm512_cvtepi32_epi8(q1));
             const int32_t sum = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
-            store_block(e, sum, offset, r * blocks + b, scales, exponents, offset_sums, scaled_sums);
+            store_block(e, sum, offset, r * blocks + b, scales, offset_sums, scaled_sums);
         }
     }
 }
 #endif
 
 void tandem_quantize_rows(const float *x, int64_t x_stride, int rows, int columns, int32_t offset,
-                          int8_t *quants, float *scales, int32_t *exponents, int32_t *offset_sums,
+                          int8_t *quants, float *scales, int32_t *offset_sums,
                           float *scaled_sums, int simd) {
 #if defined(__x86_64__)
     if (simd == 2) {
-        quantize_rows_avx512(x, x_stride, rows, columns, offset, quants, scales, exponents, offset_sums, scaled_sums);
+        quantize_rows_avx512(x, x_stride, rows, columns, offset, quants, scales, offset_sums, scaled_sums);
         return;
     }
     if (simd == 1) {
-        quantize_rows_avx2(x, x_stride, rows, columns, offset, quants, scales, exponents, offset_sums, scaled_sums);
+        quantize_rows_avx2(x, x_stride, rows, columns, offset, quants, scales, offset_sums, scaled_sums);
         return;
     }
 #endif
     (void)simd;
-    quantize_rows_scalar(x, x_stride, rows, columns, offset, quants, scales, exponents, offset_sums, scaled_sums);
+    quantize_rows_scalar(x, x_stride, rows, columns, offset, quants, scales, offset_sums, scaled_sums);
 }
 
 #if defined(__x86_64__)

@@ -200,24 +200,23 @@ import TandemEngine
 /// The activation quantizer (C, AVX2 and scalar paths) against a Swift statement of its contract.
 @Suite struct ActivationQuantizationTests {
     struct Quantized: Equatable {
-        var quants: [Int8], scales: [Float], exponents: [Int32], offsetSums: [Int32], scaledSums: [Float]
+        var quants: [Int8], scales: [Float], offsetSums: [Int32], scaledSums: [Float]
     }
 
     func quantize(_ x: [Float], rows: Int, columns: Int, stride: Int, offset: Int32, simd: Int32) -> Quantized {
         let blocks = columns / 32
         var result = Quantized(quants: .init(repeating: 0, count: rows * columns),
                                scales: .init(repeating: 0, count: rows * blocks),
-                               exponents: .init(repeating: 0, count: rows * blocks),
                                offsetSums: .init(repeating: 0, count: rows * blocks),
                                scaledSums: .init(repeating: 0, count: rows * blocks))
         tandem_quantize_rows(x, Int64(stride), Int32(rows), Int32(columns), offset, &result.quants, &result.scales,
-                             &result.exponents, &result.offsetSums, &result.scaledSums, simd)
+                             &result.offsetSums, &result.scaledSums, simd)
         return result
     }
 
     /// Random rows plus exact ties (k + 0.5 after scaling: to even), zeros, a NaN, and blocks
     /// beyond the exponent clamp; all paths give the same bytes, and the contract holds: scale
-    /// 2^e = QuantizedKernelTests.powerOfTwoScale(amax), exponent e << 23, q = x / 2^e rounded to
+    /// 2^e = QuantizedKernelTests.powerOfTwoScale(amax), q = x / 2^e rounded to
     /// nearest even (exact division) and clipped to [-127, 127], NaN -> 0, the sums as stated.
     @Test func pathsAgreeAndFollowContract() {
         let rows = 6, columns = 96, stride = 100
@@ -251,7 +250,6 @@ import TandemEngine
                 let amax = values.reduce(Float(0)) { $1.isNaN ? $0 : max($0, abs($1)) }
                 let scale = scalar.scales[r * 3 + b], want = QuantizedKernelTests.powerOfTwoScale(amax)
                 #expect(scale == want, "row \(r) block \(b): scale \(scale), expected \(want) (amax \(amax))")
-                #expect(scalar.exponents[r * 3 + b] == Int32(scale.exponent) << 23, "row \(r) block \(b): exponent")
                 var sum: Int32 = 0
                 for k in 0..<32 {
                     let q = scalar.quants[r * columns + 32 * b + k]

@@ -20,7 +20,6 @@ typedef struct {
     const int8_t *x;           // activation quants, row r at x + r * x_stride
     int64_t x_stride;          // bytes
     const float *x_scale;      // power-of-two scale 2^e of row r, block b at x_scale[r * scale_stride + b]
-    const int32_t *x_exponent; // e << 23 (2^e's shift of a float's exponent field), same indexing
     const int32_t *x_offset_sum; // offset (128 Q8_0, 8 Q4_0) x the block's sum of quants, same indexing
     const float *x_scaled_sum; // x_scale x the block's sum of quants (for Q4_1's minimum), same indexing
     int64_t scale_stride;      // elements
@@ -43,11 +42,11 @@ void tandem_quant_panel_avx2(const tandem_quant_call *call, int rows);
 /// Quantizes rows of activations for the kernels: x[rows x columns] (row stride x_stride floats,
 /// columns a multiple of 32) -> int8 quants [rows x columns] (nearest, ties to even), per row and
 /// block of 32 ([rows x columns / 32]) the power-of-two scale 2^e with e the smallest integer in
-/// [-100, 100] such that amax / 127 <= 2^e, e << 23, offset x the quants' sum, and 2^e x (float)
+/// [-100, 100] such that amax / 127 <= 2^e, offset x the quants' sum, and 2^e x (float)
 /// the quants' sum; NaN counts as 0. simd: 0 scalar, 1 AVX2, 2 AVX-512 (only on a CPU that has
 /// it; the VNNI kernel's CPUs have it) changes the speed, not the bytes.
 void tandem_quantize_rows(const float *x, int64_t x_stride, int rows, int columns, int32_t offset,
-                          int8_t *quants, float *scales, int32_t *exponents, int32_t *offset_sums,
+                          int8_t *quants, float *scales, int32_t *offset_sums,
                           float *scaled_sums, int simd);
 
 /// The integer multiply-add rate's probe: 8 independent chains of vpdpbusd (use_vnni, only on a

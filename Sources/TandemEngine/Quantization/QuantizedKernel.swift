@@ -94,14 +94,13 @@ public enum QuantizedKernel: String, CaseIterable, Sendable {
 
 /// Rows of activations quantized for the panel kernels: per row and block of 32 inputs, int8
 /// quants (round to nearest, ties to even), the power-of-two scale 2^e (the smallest with
-/// amax / 127 <= 2^e, e in [-100, 100]) and e << 23, and the quants' sum times the weights' offset
+/// amax / 127 <= 2^e, e in [-100, 100]), and the quants' sum times the weights' offset
 /// (128 Q8_0, 8 Q4_0) and times the scale (Q4_1's minimum term).
 struct QuantizedActivations {
     let tokens: Int
     let blocks: Int
     let quantStride: Int
     let scales: UnsafeMutablePointer<Float>
-    let exponents: UnsafeMutablePointer<Int32>
     let offsetSums: UnsafeMutablePointer<Int32>
     let scaledSums: UnsafeMutablePointer<Float>
     let quants: UnsafeMutablePointer<Int8>
@@ -113,15 +112,14 @@ struct QuantizedActivations {
         self.tokens = tokens
         blocks = columns / 32
         quantStride = columns
-        let perBlock = tokens * blocks // 4-byte elements of each of the four block arrays
-        storage = .allocate(byteCount: 16 * perBlock + tokens * columns, alignment: 64)
+        let perBlock = tokens * blocks // 4-byte elements of each of the three block arrays
+        storage = .allocate(byteCount: 12 * perBlock + tokens * columns, alignment: 64)
         scales = storage.bindMemory(to: Float.self, capacity: perBlock)
-        exponents = (storage + 4 * perBlock).bindMemory(to: Int32.self, capacity: perBlock)
-        offsetSums = (storage + 8 * perBlock).bindMemory(to: Int32.self, capacity: perBlock)
-        scaledSums = (storage + 12 * perBlock).bindMemory(to: Float.self, capacity: perBlock)
-        quants = (storage + 16 * perBlock).bindMemory(to: Int8.self, capacity: tokens * columns)
-        tandem_quantize_rows(x, Int64(xStride), Int32(tokens), Int32(columns), offset, quants, scales, exponents,
-                             offsetSums, scaledSums, QuantizedKernel.quantizerPath)
+        offsetSums = (storage + 4 * perBlock).bindMemory(to: Int32.self, capacity: perBlock)
+        scaledSums = (storage + 8 * perBlock).bindMemory(to: Float.self, capacity: perBlock)
+        quants = (storage + 12 * perBlock).bindMemory(to: Int8.self, capacity: tokens * columns)
+        tandem_quantize_rows(x, Int64(xStride), Int32(tokens), Int32(columns), offset, quants, scales, offsetSums,
+                             scaledSums, QuantizedKernel.quantizerPath)
     }
 
     func deallocate() { storage.deallocate() }

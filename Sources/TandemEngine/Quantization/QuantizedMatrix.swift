@@ -170,8 +170,7 @@ public final class QuantizedMatrix: @unchecked Sendable {
                 var call = tandem_quant_call(
                     panel: weights, blocks: Int32(blocks), kind: kind,
                     x: x.quants + row * x.quantStride, x_stride: Int64(x.quantStride),
-                    x_scale: x.scales + row * x.blocks, x_exponent: x.exponents + row * x.blocks,
-                    x_offset_sum: x.offsetSums + row * x.blocks,
+                    x_scale: x.scales + row * x.blocks, x_offset_sum: x.offsetSums + row * x.blocks,
                     x_scaled_sum: x.scaledSums + row * x.blocks,
                     scale_stride: Int64(x.blocks), y: y + row * yStride + panel * Self.panelWidth,
                     y_stride: Int64(yStride), width: Int32(width), accumulate: accumulate ? 1 : 0,
