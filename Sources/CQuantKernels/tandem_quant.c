@@ -225,10 +225,10 @@ void tandem_quant_panel_avx2(const tandem_quant_call *c, int rows) { (void)c; (v
 // x[rows x columns] (row stride x_stride floats) -> quants [rows x columns] int8 (nearest, ties to
 // even), per row and block of 32 the power-of-two scale 2^e, e the smallest integer in
 // [-100, 100] with amax / 127 <= 2^e (so |q| <= 127; beyond 2^100 * 127 values saturate),
-// offset x the quants' sum and 2^e x that sum; NaN counts as 0. x * 2^-e is exact, so both paths give the same bytes. A power of two
-// instead of llama.cpp's amax / 127 costs at most one bit of the quants (the rounding error grows
-// by sqrt(2.16) = 1.47x in RMS over uniformly spread amax), and saves a float multiply per row,
-// block and 16 outputs in the kernels.
+// offset x the quants' sum and 2^e x that sum; NaN counts as 0. x * 2^-e is exact, so all paths
+// give the same bytes. A power of two instead of llama.cpp's amax / 127 costs at most one bit of
+// the quants (the rounding error grows by sqrt(2.16) = 1.47x in RMS over uniformly spread amax),
+// and saves a float multiply per row, block and 16 outputs in the kernels.
 static inline int block_exponent(float amax) {
     const float s = amax / 127;
     if (!(s > 0x1p-100f)) return -100; // also 0 and NaN
