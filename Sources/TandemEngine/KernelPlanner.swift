@@ -22,16 +22,26 @@ struct KernelPlanner {
         // packed timing comes before any OpenBLAS call: OpenBLAS's threads busy-wait for a while
         // after each call, and with several threads they would slow the packed kernel timed next
         // (that bias once handed n = 1 to OpenBLAS at two threads, and made decoding 1.4x slower).
+        // A streaming model reads every matrix from DRAM in a pass, but a role's matrices timed
+        // alone may fit the last-level cache (P150's attn_output): its blocks of 1-6 rows are
+        // timed after evicting the cache, or the streaming loop loses to sgemv on resident weights
+        // that a real pass never has (which sent attn_output and lm_head at n = 1-2 to OpenBLAS and
+        // made a decode step 5-25% slower).
+        let streaming = roles.joined().contains { $0.loop == .streaming }
+        let evictor = streaming ? CacheEvictor(bytes: 2 * CacheHierarchy.lastLevelBytes) : nil
         func best(_ product: (Linear, Int) -> Void) -> [[UInt64]] {
             roles.map { linears in
                 (1...maxTokens).map { tokens in
-                    (0..<repeats).map { _ in time { for linear in linears { product(linear, tokens) } } }.min()!
+                    (0..<repeats).map { _ in
+                        if tokens <= SkinnyKernel.maxRows { evictor?.evict() }
+                        return time { for linear in linears { product(linear, tokens) } }
+                    }.min()!
                 }
             }
         }
         let packedBest = best { linear, tokens in
             linear.packed!.multiply(x, xStride: linear.inputs, tokens: tokens, into: y, yStride: linear.outputs,
-                                    accumulate: false, threads: threads)
+                                    accumulate: false, threads: threads, loop: linear.loop)
         }
         let blasBest = best { linear, tokens in
             linear.applyBLAS(x, xStride: linear.inputs, tokens: tokens, into: y, yStride: linear.outputs,
@@ -50,6 +60,26 @@ struct KernelPlanner {
         }
     }
 
+    /// Reads a buffer larger than the last-level cache, so the next timing finds the weights in DRAM.
+    final class CacheEvictor {
+        let buffer: UnsafeMutablePointer<SIMD8<Float>>, count: Int
+        var sink = SIMD8<Float>()
+
+        init(bytes: Int) {
+            count = max(bytes / 32, 1)
+            buffer = .allocate(capacity: count)
+            buffer.initialize(repeating: SIMD8(repeating: 1), count: count)
+        }
+
+        deinit { buffer.deallocate() }
+
+        func evict() {
+            var sum = SIMD8<Float>()
+            for i in 0..<count { sum += buffer[i] }
+            sink += sum
+        }
+    }
+
     private func time(_ body: () -> Void) -> UInt64 {
         let start = DispatchTime.now().uptimeNanoseconds
         body()
@@ -58,6 +88,11 @@ struct KernelPlanner {
 }
 
 extension Transformer {
+    /// The packed kernel's loop for blocks of 1-6 rows (nil when no matrix is packed F32).
+    public var skinnyLoop: SkinnyLoop? {
+        ([head] + layers.flatMap(\.all)).first { $0.packed != nil }?.loop
+    }
+
     /// The kernel chosen for each weight shape and block size: role -> "P" (packed) or "B"
     /// (OpenBLAS) per n = 1...maxPackedTokens, for reports.
     public var kernelPlan: [(role: String, choices: String)] {

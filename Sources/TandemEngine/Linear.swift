@@ -23,6 +23,8 @@ public final class Linear: @unchecked Sendable {
     public let quantized: QuantizedMatrix?
     /// usePacked[n - 1]: whether a block of n tokens goes to the packed kernel.
     var usePacked: [Bool]
+    /// The packed kernel's loop for blocks of 1-6 rows; the model chooses it from its footprint.
+    public internal(set) var loop: SkinnyLoop = .cacheResident
 
     public init(canonical: UnsafePointer<Float>, outputs: Int, inputs: Int, backend: KernelBackend) {
         self.canonical = canonical
@@ -60,7 +62,7 @@ public final class Linear: @unchecked Sendable {
                                accumulate: accumulate, threads: threads)
         } else if let packed, tokens <= usePacked.count, usePacked[tokens - 1] {
             packed.multiply(x, xStride: xStride, tokens: tokens, into: y, yStride: yStride,
-                            accumulate: accumulate, threads: threads)
+                            accumulate: accumulate, threads: threads, loop: loop)
         } else {
             Linear.blas(canonical, outputs, inputs, x, xStride, tokens, y, yStride, accumulate)
         }

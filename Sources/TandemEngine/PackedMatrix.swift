@@ -32,25 +32,27 @@ public final class PackedMatrix: @unchecked Sendable {
     public var byteCount: Int { panelCount * columns * Self.panelWidth * 4 }
 
     /// Y[n x N] = X[n x K] W^T, or Y += X W^T when `accumulate`. Rows of X are `xStride` floats
-    /// apart and rows of Y `yStride`. Work is split by panels over `threads` threads.
+    /// apart and rows of Y `yStride`. Work is split by panels over `threads` threads. `loop` picks
+    /// how blocks of up to 6 rows walk the panels; every loop gives the same bits.
     public func multiply(_ x: UnsafePointer<Float>, xStride: Int, tokens: Int,
                          into y: UnsafeMutablePointer<Float>, yStride: Int,
-                         accumulate: Bool, threads: Int = 1) {
+                         accumulate: Bool, threads: Int = 1, loop: SkinnyLoop = .cacheResident) {
         let workers = min(max(threads, 1), panelCount)
         if workers <= 1 {
-            multiplyPanels(0..<panelCount, x, xStride, tokens, y, yStride, accumulate)
+            multiplyPanels(0..<panelCount, x, xStride, tokens, y, yStride, accumulate, loop)
             return
         }
         WorkerPool.shared(threads: workers).run(workers) { worker in
             let start = panelCount * worker / workers, end = panelCount * (worker + 1) / workers
-            multiplyPanels(start..<end, x, xStride, tokens, y, yStride, accumulate)
+            multiplyPanels(start..<end, x, xStride, tokens, y, yStride, accumulate, loop)
         }
     }
 
     private func multiplyPanels(_ panels: Range<Int>, _ x: UnsafePointer<Float>, _ xStride: Int,
                                 _ tokens: Int, _ y: UnsafeMutablePointer<Float>, _ yStride: Int,
-                                _ accumulate: Bool) {
+                                _ accumulate: Bool, _ loop: SkinnyLoop) {
         let k = columns, panelFloats = columns * Self.panelWidth
+        let streaming = loop == .streaming && tokens <= SkinnyKernel.maxRows
         // Rows go in C = ceil(n / 6) balanced chunks (8 = 4 + 4, 9 = 5 + 4, 16 = 6 + 5 + 5): a
         // chunk of r rows costs about max(r, 4) cycles per k (two FMA ports, 4-cycle latency).
         let chunkCount = (tokens + SkinnyKernel.maxRows - 1) / SkinnyKernel.maxRows
@@ -60,7 +62,8 @@ public final class PackedMatrix: @unchecked Sendable {
         // One or two rows leave the FMA chains latency-bound (2-4 chains, 4 cycles each): group
         // whole panels so 8 chains run at once. Each column still sums over k in order, so every
         // row count gives the same bits.
-        let group = tokens == 1 ? SkinnyKernel.Wide.oneRowPanels : tokens == 2 ? SkinnyKernel.Wide.twoRowPanels : 1
+        let group = streaming ? 1 : tokens == 1 ? SkinnyKernel.Wide.oneRowPanels
+            : tokens == 2 ? SkinnyKernel.Wide.twoRowPanels : 1
         var grouped = panels.lowerBound
         while group > 1, grouped + group <= panels.upperBound, (grouped + group) * Self.panelWidth <= rows {
             let weights = UnsafePointer(storage + grouped * panelFloats)
@@ -83,7 +86,12 @@ public final class PackedMatrix: @unchecked Sendable {
                     weights: weights, depth: k, x: x + row * xStride, xStride: xStride,
                     y: out + row * yStride, yStride: yStride, width: width, accumulate: accumulate,
                     prefetch: nextPanel + chunk * (k * 64 / chunkCount), prefetchStride: prefetchStride,
-                    prefetchToL1: tokens <= 2)
+                    prefetchToL1: tokens <= 2 && !streaming, liveRows: r)
+                if streaming {
+                    SkinnyKernel.run(call, SkinnyKernel.Six.self)
+                    row += r
+                    continue
+                }
                 switch r {
                 case 1: SkinnyKernel.run(call, SkinnyKernel.One.self)
                 case 2: SkinnyKernel.run(call, SkinnyKernel.Two.self)
@@ -125,6 +133,9 @@ enum SkinnyKernel {
         var prefetch: UnsafeRawPointer      // advanced by prefetchStride bytes per k
         var prefetchStride: Int
         var prefetchToL1: Bool              // 1-2 rows: into L1 (see CPrefetch's shim.h)
+        /// Rows of x read and of y written (<= R): the R - liveRows spare rows of an R-row loop
+        /// recompute row 0 and are not stored (the streaming loop).
+        var liveRows: Int
     }
 
     @inline(__always)
@@ -132,15 +143,16 @@ enum SkinnyKernel {
         UnsafeRawPointer(p).load(as: Vector.self)
     }
 
-    // y[R x 16] (+)= x[R x K] . panel[K x 16], R = Rows.rows <= 6
+    // y[live x 16] (+)= x[live x K] . panel[K x 16], live = c.liveRows <= R = Rows.rows <= 6
     @inline(never)
     static func run<Rows: RowCount>(_ c: Call, _: Rows.Type) {
-        let r = Rows.rows
+        let r = Rows.rows, live = c.liveRows
         var a0 = Vector(), a1 = Vector(), b0 = Vector(), b1 = Vector()
         var c0 = Vector(), c1 = Vector(), d0 = Vector(), d1 = Vector()
         var e0 = Vector(), e1 = Vector(), f0 = Vector(), f1 = Vector()
-        let x0 = c.x, x1 = x0 + c.xStride, x2 = x1 + c.xStride
-        let x3 = x2 + c.xStride, x4 = x3 + c.xStride, x5 = x4 + c.xStride
+        let xs = c.xStride
+        let x0 = c.x, x1 = live > 1 ? x0 + xs : x0, x2 = live > 2 ? x0 + 2 * xs : x0
+        let x3 = live > 3 ? x0 + 3 * xs : x0, x4 = live > 4 ? x0 + 4 * xs : x0, x5 = live > 5 ? x0 + 5 * xs : x0
         var prefetch = c.prefetch
         for i in 0..<c.depth {
             let p = c.weights + i * 16, w0 = load(p), w1 = load(p + 8)
@@ -156,11 +168,11 @@ enum SkinnyKernel {
         }
         let y = c.y, ys = c.yStride
         store(a0, a1, y, c.width, c.accumulate)
-        if r > 1 { store(b0, b1, y + ys, c.width, c.accumulate) }
-        if r > 2 { store(c0, c1, y + 2 * ys, c.width, c.accumulate) }
-        if r > 3 { store(d0, d1, y + 3 * ys, c.width, c.accumulate) }
-        if r > 4 { store(e0, e1, y + 4 * ys, c.width, c.accumulate) }
-        if r > 5 { store(f0, f1, y + 5 * ys, c.width, c.accumulate) }
+        if r > 1 && live > 1 { store(b0, b1, y + ys, c.width, c.accumulate) }
+        if r > 2 && live > 2 { store(c0, c1, y + 2 * ys, c.width, c.accumulate) }
+        if r > 3 && live > 3 { store(d0, d1, y + 3 * ys, c.width, c.accumulate) }
+        if r > 4 && live > 4 { store(e0, e1, y + 4 * ys, c.width, c.accumulate) }
+        if r > 5 && live > 5 { store(f0, f1, y + 5 * ys, c.width, c.accumulate) }
     }
 
     /// Several whole panels (16 columns each, none partial) for one or two rows.

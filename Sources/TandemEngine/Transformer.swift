@@ -57,6 +57,10 @@ public final class Transformer: @unchecked Sendable {
         head = linear([headName], outputs: config.vocabularySize, inputs: config.width)
         rotary = RotaryTable(headDimension: config.headDimension, maxContext: config.maxContext,
                              theta: config.ropeTheta)
+        // A model whose F32 panels outgrow the last-level cache streams them from DRAM every pass.
+        let linears = [head] + layers.flatMap(\.all)
+        let loop = SkinnyLoop.forWeights(bytes: linears.compactMap(\.packed).reduce(0) { $0 + $1.byteCount })
+        for linear in linears { linear.loop = loop }
         if backend == .auto { KernelPlanner(threads: threads).plan(layers: layers, head: head) }
     }
 

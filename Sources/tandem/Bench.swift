@@ -183,6 +183,11 @@ struct Bench: ParsableCommand {
                          n, floor / one, products * 1e3, one * 1e3))
             kernelExtra["kernel_gmacs_\(n)_rows"] = String(format: "%.2f", rate / 1e9)
         }
+        if let loop = engines.first(where: { $0.backend != .openblas })?.skinnyLoop {
+            print("packed F32 loop for blocks of 1-6 rows: \(loop.rawValue) (weights vs the "
+                  + "\(CacheHierarchy.lastLevelBytes >> 20) MB last-level cache)")
+            kernelExtra["skinny_loop"] = loop.rawValue
+        }
         if let auto = engines.first(where: { $0.backend == .auto }) {
             print("kernel plan (n = 1...\(Linear.maxPackedTokens); P packed skinny kernel, B OpenBLAS; "
                   + "larger blocks use OpenBLAS):")

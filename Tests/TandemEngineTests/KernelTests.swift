@@ -57,30 +57,33 @@ import TandemEngine
     /// Each row's result is bit-identical whatever the block size, including the one- and
     /// two-row paths that group whole panels (64 and 32 columns) and leave the rest to the
     /// single-panel kernel: shapes with 4-9 panels, the last partial or not.
-    @Test func packedRowsAgreeAcrossBlockSizes() {
+    /// The streaming loop (1-6 rows in the 6-row loop, spare rows unstored) gives the cache-
+    /// resident loops' bits too.
+    @Test(arguments: [SkinnyLoop.cacheResident, .streaming])
+    func packedRowsAgreeAcrossBlockSizes(loop: SkinnyLoop) {
         for (outputs, inputs) in [(64, 9), (100, 37), (144, 16), (130, 5)] {
             let w = randomValues(outputs * inputs, seed: UInt64(outputs + inputs))
             let packed = w.withUnsafeBufferPointer {
                 PackedMatrix(source: $0.baseAddress!, rows: outputs, columns: inputs)
             }
             let x = randomValues(9 * inputs, seed: 12)
-            func product(rows: Range<Int>, threads: Int) -> [Float] {
+            func product(rows: Range<Int>, threads: Int, rowLoop: SkinnyLoop = loop) -> [Float] {
                 var y = [Float](repeating: 0.5, count: rows.count * outputs)
                 x.withUnsafeBufferPointer { xs in
                     y.withUnsafeMutableBufferPointer {
                         packed.multiply(xs.baseAddress! + rows.lowerBound * inputs, xStride: inputs,
                                         tokens: rows.count, into: $0.baseAddress!, yStride: outputs,
-                                        accumulate: true, threads: threads)
+                                        accumulate: true, threads: threads, loop: rowLoop)
                     }
                 }
                 return y
             }
-            let single = (0..<9).flatMap { product(rows: $0..<($0 + 1), threads: 1) }
+            let single = (0..<9).flatMap { product(rows: $0..<($0 + 1), threads: 1, rowLoop: .cacheResident) }
             for tokens in 1...9 {
                 for threads in [1, 2] {
                     let block = product(rows: 0..<tokens, threads: threads)
                     let worst = worstDifference(block, Array(single.prefix(tokens * outputs)))
-                    let message = "N=\(outputs) K=\(inputs) n=\(tokens) threads=\(threads): rows "
+                    let message = "\(loop) N=\(outputs) K=\(inputs) n=\(tokens) threads=\(threads): rows "
                         + "differ from one-row calls by \(worst.value) at \(worst.index)"
                     #expect(worst.value == 0, "\(message)")
                 }
@@ -92,7 +95,8 @@ import TandemEngine
     }
 
     /// Strided rows: the kernel reads and writes rows `stride` apart, leaving the gaps alone.
-    @Test func packedKernelHonoursStrides() {
+    @Test(arguments: [SkinnyLoop.cacheResident, .streaming])
+    func packedKernelHonoursStrides(loop: SkinnyLoop) {
         let outputs = 20, inputs = 9, tokens = 5, xStride = 12, yStride = 23
         let w = randomValues(outputs * inputs, seed: 5)
         let packed = w.withUnsafeBufferPointer { PackedMatrix(source: $0.baseAddress!, rows: outputs, columns: inputs) }
@@ -100,16 +104,27 @@ import TandemEngine
         var y = [Float](repeating: 42, count: tokens * yStride)
         y.withUnsafeMutableBufferPointer {
             packed.multiply(x, xStride: xStride, tokens: tokens, into: $0.baseAddress!, yStride: yStride,
-                            accumulate: false)
+                            accumulate: false, loop: loop)
         }
         let dense = (0..<tokens).flatMap { r in x[(r * xStride)..<(r * xStride + inputs)] }
         let expected = naiveProduct(dense, w, tokens: tokens, outputs: outputs, inputs: inputs)
         let got = (0..<tokens).flatMap { r in y[(r * yStride)..<(r * yStride + outputs)] }
         let worst = worstDifference(got, expected)
-        #expect(worst.value <= 1e-5 * Float(inputs), "worst |diff| \(worst.value) at \(worst.index)")
+        #expect(worst.value <= 1e-5 * Float(inputs), "\(loop): worst |diff| \(worst.value) at \(worst.index)")
         #expect((0..<tokens).allSatisfy { r in
             y[(r * yStride + outputs)..<(r * yStride + yStride)].allSatisfy { $0 == 42 }
-        }, "the kernel wrote outside its rows")
+        }, "\(loop): the kernel wrote outside its rows")
+    }
+
+    /// The loop follows the footprint: weights beyond the last-level cache stream.
+    @Test func skinnyLoopFollowsFootprint() {
+        #expect(SkinnyLoop.forWeights(bytes: 154 << 20, lastLevelCache: 32 << 20) == .streaming)
+        #expect(SkinnyLoop.forWeights(bytes: 8 << 20, lastLevelCache: 32 << 20) == .cacheResident)
+        #expect(CacheHierarchy.parseSize("32768K") == 32 << 20)
+        #expect(CacheHierarchy.parseSize("1M") == 1 << 20)
+        #expect(CacheHierarchy.parseSize("512") == 512)
+        #expect(CacheHierarchy.parseSize("x") == nil)
+        #expect(CacheHierarchy.lastLevelBytes >= 1 << 20, "sysfs: \(CacheHierarchy.lastLevelBytes) bytes")
     }
 
     /// SIMD exp against libm over [-90, 90]: relative error below 1e-6, exact 0 below -87.
