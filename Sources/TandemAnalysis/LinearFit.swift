@@ -74,12 +74,16 @@ public struct CostObservation: Sendable {
     }
 
     public var summary: SampleSummary { Statistics.summarize(samples) }
-    /// Inverse variance of the mean, with a floor of 0.5% of the mean as standard error so a
-    /// lucky run of identical timings cannot dominate the fit.
+    /// The cell's median, which the fits take: this machine's timings carry rare samples 1.3-1.9x
+    /// the rest (quickstart: a block of 9 at 11.05 ms among 7.7-8.7), and a mean follows them.
+    public var value: Double { summary.median }
+    /// Inverse variance of the median, (1.2533 sigma)^2 / n with sigma the scaled MAD, floored at
+    /// 0.5% of the median as standard error so a lucky run of identical timings cannot dominate.
     public var weight: Double {
-        let s = summary
-        let variance = s.count > 1 ? s.standardDeviation * s.standardDeviation / Double(s.count) : 0
-        return 1 / max(variance, (0.005 * s.mean) * (0.005 * s.mean), 1)
+        let median = summary.median
+        let sigma = samples.count > 1 ? Statistics.robustStandardDeviation(samples) : 0
+        let variance = 1.2533 * 1.2533 * sigma * sigma / Double(samples.count)
+        return 1 / max(variance, (0.005 * median) * (0.005 * median), 1)
     }
 }
 
@@ -118,7 +122,7 @@ public struct BlockCostFit: Sendable {
                 + (contextTerm ? [Double(o.tokens * o.context)] : [])
                 + (decodeContextTerm ? [o.tokens == 1 ? Double(o.context) : 0] : [])
         }
-        fit = LinearFit(termNames: names, design: design, values: observations.map { $0.summary.mean },
+        fit = LinearFit(termNames: names, design: design, values: observations.map(\.value),
                         weights: observations.map(\.weight))
     }
 

@@ -35,4 +35,14 @@ public enum Statistics {
                 confidenceLow: mean - halfWidth, confidenceHigh: mean + halfWidth)
         }
     }
+
+    /// The median absolute deviation scaled to estimate a normal sample's standard deviation
+    /// (1.4826 MAD, gsl_stats_mad): a spread that a few outliers do not move.
+    public static func robustStandardDeviation(_ samples: [Double]) -> Double {
+        precondition(!samples.isEmpty, "spread of an empty sample")
+        var work = [Double](repeating: 0, count: samples.count)
+        return samples.withUnsafeBufferPointer { data in
+            work.withUnsafeMutableBufferPointer { gsl_stats_mad(data.baseAddress!, 1, data.count, $0.baseAddress!) }
+        }
+    }
 }

@@ -191,7 +191,7 @@ public enum CalibrationStage {
             if !projection.isEmpty {
                 let fit = LinearFit(termNames: ["p0", "p1_per_token"],
                                     design: projection.map { [1, Double($0.tokens)] },
-                                    values: projection.map { $0.summary.mean }, weights: projection.map(\.weight))
+                                    values: projection.map(\.value), weights: projection.map(\.weight))
                 projections[name] = fit
                 record(name, "tandem_projection", fit)
             }

@@ -67,6 +67,26 @@ import TandemAnalysis
         #expect(abs(fit.predict(tokens: 1, context: 100).value - 150) < 1e-6)
     }
 
+    /// One sample in eight at 1.6x (the shared machine's stalls, quickstart's profile) moves a
+    /// cell's mean by 7.5% but not its median: the fit keeps a_n within 1% of the clean level.
+    /// The robust spread is GSL's scaled MAD (1.4826 MAD; 1.4826 for the sample below).
+    @Test func blockCostFitIgnoresRareOutliers() {
+        var observations: [CostObservation] = []
+        for n in [1, 2, 4] {
+            for c in [10, 50] {
+                let value = Double([1: 1000.0, 2: 1010.0, 4: 1050.0][n]!) + 0.5 * Double(n * c)
+                var samples = (0..<8).map { value * (1 + 0.002 * Double($0 - 4)) }
+                if n == 2 { samples[3] = 1.6 * value }
+                observations.append(CostObservation(tokens: n, context: c, samples: samples))
+            }
+        }
+        let fit = BlockCostFit(observations: observations)
+        let a2 = fit.predict(tokens: 2, context: 10).value, clean = 1010.0 + 10
+        #expect(abs(a2 - clean) / clean < 0.01, "a_2 at context 10: \(a2), clean \(clean) (reference: the median)")
+        let mad = Statistics.robustStandardDeviation([1, 2, 3, 4, 100])
+        #expect(abs(mad - 1.4826) < 1e-5, "scaled MAD \(mad), expected 1.4826 (GSL: 1.482602218505602)")
+    }
+
     /// The bootstrap interval of a mean covers it and narrows with more data.
     @Test func bootstrapInterval() {
         let small = (0..<10).map { Double($0) }, large = (0..<1000).map { Double($0 % 10) }
