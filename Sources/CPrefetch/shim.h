@@ -9,3 +9,7 @@
 //   slower 6-row streaming loop with prefetcht1 beats both (SkinnyLoop.swift).
 static inline void tandem_prefetch(const void *address) { __builtin_prefetch(address, 0, 2); }
 static inline void tandem_prefetch_l1(const void *address) { __builtin_prefetch(address, 0, 3); }
+
+// Keeps a value alive for the optimizer (an empty asm that reads it), so a loop computed only
+// to evict the caches is not removed as dead code.
+static inline void tandem_keep(float value) { __asm__ volatile("" : : "x"(value)); }

@@ -77,13 +77,28 @@ public struct CostObservation: Sendable {
     /// The cell's median, which the fits take: this machine's timings carry rare samples 1.3-1.9x
     /// the rest (quickstart: a block of 9 at 11.05 ms among 7.7-8.7), and a mean follows them.
     public var value: Double { summary.median }
-    /// Inverse variance of the median, (1.2533 sigma)^2 / n with sigma the scaled MAD, floored at
-    /// 0.5% of the median as standard error so a lucky run of identical timings cannot dominate.
-    public var weight: Double {
+    /// The cell's relative spread: the scaled MAD (1.4826 MAD, gsl_stats_mad) over the median.
+    public var relativeSpread: Double {
         let median = summary.median
-        let sigma = samples.count > 1 ? Statistics.robustStandardDeviation(samples) : 0
-        let variance = 1.2533 * 1.2533 * sigma * sigma / Double(samples.count)
-        return 1 / max(variance, (0.005 * median) * (0.005 * median), 1)
+        return samples.count > 1 && median > 0 ? Statistics.robustStandardDeviation(samples) / median : 0
+    }
+
+    /// Inverse variances of the cells' medians for a fit over `cells`: about (1.2533 s m)^2 / n
+    /// for a cell of median m and n samples, with s the median relative spread of all the cells
+    /// (timings here vary by a share of their size, and five samples estimate one cell's own
+    /// spread too poorly: per-cell MADs let a lucky cell outweigh the rest 100-fold and pushed a
+    /// secondary's a_2 below zero in a noisy paper-tiny profile). Standard errors are floored at
+    /// 0.5% of the median. The coefficients' standard errors are approximate: the scaled MAD of
+    /// 5-8 samples runs 10-30% low, which narrows the Monte Carlo prediction intervals alike.
+    public static func weights(_ cells: [CostObservation]) -> [Double] {
+        let spreads = cells.map(\.relativeSpread).filter { $0 > 0 }
+        let spread = spreads.isEmpty ? 0 : Statistics.summarize(spreads).median
+        return cells.map { cell in
+            let median = cell.summary.median
+            let standardError = max(1.2533 * spread * median / Double(cell.samples.count).squareRoot(),
+                                    0.005 * median, 1)
+            return 1 / (standardError * standardError)
+        }
     }
 }
 
@@ -123,7 +138,7 @@ public struct BlockCostFit: Sendable {
                 + (decodeContextTerm ? [o.tokens == 1 ? Double(o.context) : 0] : [])
         }
         fit = LinearFit(termNames: names, design: design, values: observations.map(\.value),
-                        weights: observations.map(\.weight))
+                        weights: CostObservation.weights(observations))
     }
 
     /// `beta` (the fit's coefficients, or a draw of them) with the per-block-size levels a_n

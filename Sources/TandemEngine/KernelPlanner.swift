@@ -1,8 +1,11 @@
 import Dispatch
+import CPrefetch
 
 /// Chooses, per weight shape and block size, between the packed skinny kernel and OpenBLAS by
-/// timing both on the model's own matrices (all layers of a shape in turn, so the weights come
-/// from DRAM as in real decoding). The fastest of a few repeats decides.
+/// timing both on the model's own matrices (all layers of a shape in turn; for a model that
+/// streams its weights from DRAM, blocks of 1-6 rows after evicting the cache, so a role that
+/// would fit the cache alone is timed as a real pass reads it). The fastest of a few repeats
+/// decides.
 struct KernelPlanner {
     var threads: Int
     var repeats = 3
@@ -26,7 +29,9 @@ struct KernelPlanner {
         // alone may fit the last-level cache (P150's attn_output): its blocks of 1-6 rows are
         // timed after evicting the cache, or the streaming loop loses to sgemv on resident weights
         // that a real pass never has (which sent attn_output and lm_head at n = 1-2 to OpenBLAS and
-        // made a decode step 5-25% slower).
+        // made a decode step 5-25% slower). Blocks of 7-32 rows stay warm (compute-bound there).
+        // Each eviction reads 2x the last-level cache (64 MB here): up to 180 of them, about a
+        // second of planning.
         let streaming = roles.joined().contains { $0.loop == .streaming }
         let evictor = streaming ? CacheEvictor(bytes: 2 * CacheHierarchy.lastLevelBytes) : nil
         func best(_ product: (Linear, Int) -> Void) -> [[UInt64]] {
@@ -63,7 +68,6 @@ struct KernelPlanner {
     /// Reads a buffer larger than the last-level cache, so the next timing finds the weights in DRAM.
     final class CacheEvictor {
         let buffer: UnsafeMutablePointer<SIMD8<Float>>, count: Int
-        var sink = SIMD8<Float>()
 
         init(bytes: Int) {
             count = max(bytes / 32, 1)
@@ -76,7 +80,7 @@ struct KernelPlanner {
         func evict() {
             var sum = SIMD8<Float>()
             for i in 0..<count { sum += buffer[i] }
-            sink += sum
+            tandem_keep(sum.sum()) // the sum is otherwise dead, and so would the scan be
         }
     }
 

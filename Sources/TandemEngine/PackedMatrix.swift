@@ -52,6 +52,7 @@ public final class PackedMatrix: @unchecked Sendable {
                                 _ tokens: Int, _ y: UnsafeMutablePointer<Float>, _ yStride: Int,
                                 _ accumulate: Bool, _ loop: SkinnyLoop) {
         let k = columns, panelFloats = columns * Self.panelWidth
+        // Weights streamed from DRAM: every block of 1-6 rows takes the 6-row loop (SkinnyLoop).
         let streaming = loop == .streaming && tokens <= SkinnyKernel.maxRows
         // Rows go in C = ceil(n / 6) balanced chunks (8 = 4 + 4, 9 = 5 + 4, 16 = 6 + 5 + 5): a
         // chunk of r rows costs about max(r, 4) cycles per k (two FMA ports, 4-cycle latency).

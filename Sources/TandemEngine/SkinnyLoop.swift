@@ -5,7 +5,10 @@ import Foundation
 /// which is faster depends on where the weights live.
 ///
 /// Measured with `tandem bench --quick --backends packed` on the AVX-512 EPYC, one thread, two
-/// runs each (the slower loop streams DRAM better; why is not understood):
+/// runs each (the slower loop streams DRAM better; why is not understood). The choice ignores the
+/// thread count: at two threads the two loops came out within the run-to-run noise (P150). It
+/// also looks at each model alone; a small secondary whose weights a primary's pass evicts still
+/// keeps the cache-resident loops (not measured either way).
 /// - P150 (154 MB of weights, streamed from DRAM each pass): `streaming` took 5.7-6.0 ms for one
 ///   token and 5.9-6.5 ms for 3-5, `cacheResident` 6.3-6.7 and 7.0-7.9 ms;
 /// - SmolLM2-135M at F32 (540 MB): 3 tokens 20.2-20.4 ms with the 6-row loop, 24.8-28.1 without;

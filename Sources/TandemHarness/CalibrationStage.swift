@@ -191,7 +191,7 @@ public enum CalibrationStage {
             if !projection.isEmpty {
                 let fit = LinearFit(termNames: ["p0", "p1_per_token"],
                                     design: projection.map { [1, Double($0.tokens)] },
-                                    values: projection.map(\.value), weights: projection.map(\.weight))
+                                    values: projection.map(\.value), weights: CostObservation.weights(projection))
                 projections[name] = fit
                 record(name, "tandem_projection", fit)
             }
@@ -223,7 +223,8 @@ public enum CalibrationStage {
         }
         // The loop's per-token cost beyond an isolated decode step: paired with the isolated steps
         // timed beside each run when the profile has them, else against the fitted step at the
-        // contexts it ran at (older profiles; machine drift since the grid then counts as excess).
+        // contexts it ran at (older profiles; machine drift since the grid then counts as excess,
+        // and so does the gap between the runs' mean and the grid's medians).
         var baselineLoopOverhead: (mean: Double, standardError: Double)?
         if !baselineRuns.isEmpty {
             let beta = primary.monotone(primary.fit.coefficients)

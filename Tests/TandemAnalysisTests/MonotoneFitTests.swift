@@ -5,14 +5,17 @@ import TandemAnalysis
 /// reference is the pooled weighted mean computed directly. Tolerance 1e-9 relative.
 @Suite struct MonotoneFitTests {
     @Test func dipIsPooledAndOrderedLevelsAreKept() {
-        // a_1 = 100, a_2 = 90 (a noisy dip), a_3 = 95, a_4 = 130; equal spreads, so equal weights.
-        let means: [Double] = [100, 90, 95, 130]
+        // a_1 = 100, a_2 = 90 (a noisy dip), a_3 = 93, a_4 = 130. The cells share one pooled relative
+        // spread (CostObservation.weights), so each level weighs 1 / a_n^2; a_1 and a_2 pool to 94.5,
+        // above a_3, so all three pool.
+        let means: [Double] = [100, 90, 93, 130]
         let observations = means.enumerated().map { index, mean in
             CostObservation(tokens: index + 1, context: 0, samples: [mean - 1, mean, mean + 1])
         }
         let fit = BlockCostFit(observations: observations)
         let monotone = fit.monotone(fit.fit.coefficients)
-        let pooled = (100.0 + 90 + 95) / 3
+        let dip: [Double] = [100, 90, 93]
+        let pooled = dip.reduce(0) { $0 + 1 / $1 } / dip.reduce(0) { $0 + 1 / ($1 * $1) }
         let expected = [pooled, pooled, pooled, 130]
         for (got, want) in zip(monotone, expected) {
             #expect(abs(got - want) <= 1e-9 * want, "monotone levels \(monotone), expected \(expected)")

@@ -87,6 +87,19 @@ import TandemAnalysis
         #expect(abs(mad - 1.4826) < 1e-5, "scaled MAD \(mad), expected 1.4826 (GSL: 1.482602218505602)")
     }
 
+    /// Weights follow the cells' sizes, not their luck: five identical timings do not make a cell
+    /// outweigh the rest (the pooled relative spread here is 0.0741 = 1.4826 x 10 / 200).
+    @Test func costWeightsPoolTheSpread() {
+        let cells = [CostObservation(tokens: 1, context: 10, samples: [100, 100, 100, 100, 100]),
+                     CostObservation(tokens: 2, context: 10, samples: [190, 200, 210, 220, 180]),
+                     CostObservation(tokens: 1, context: 50, samples: [95, 105, 100, 110, 90])]
+        let w = CostObservation.weights(cells)
+        #expect(abs(w[0] / w[2] - 1) < 1e-12, "equal medians weigh alike: \(w)")
+        #expect(abs(w[0] / w[1] - 4) < 1e-9, "weight ~ 1 / median^2: \(w)")
+        let standardError = 1 / w[1].squareRoot(), expected = 1.2533 * 1.482602218505602 * 10 / 5.0.squareRoot()
+        #expect(abs(standardError - expected) < 1e-6, "standard error \(standardError), expected \(expected)")
+    }
+
     /// The bootstrap interval of a mean covers it and narrows with more data.
     @Test func bootstrapInterval() {
         let small = (0..<10).map { Double($0) }, large = (0..<1000).map { Double($0 % 10) }

@@ -97,23 +97,28 @@ import TandemEngine
     /// Strided rows: the kernel reads and writes rows `stride` apart, leaving the gaps alone.
     @Test(arguments: [SkinnyLoop.cacheResident, .streaming])
     func packedKernelHonoursStrides(loop: SkinnyLoop) {
-        let outputs = 20, inputs = 9, tokens = 5, xStride = 12, yStride = 23
+        let outputs = 20, inputs = 9, xStride = 12, yStride = 23, guardRows = 6
         let w = randomValues(outputs * inputs, seed: 5)
         let packed = w.withUnsafeBufferPointer { PackedMatrix(source: $0.baseAddress!, rows: outputs, columns: inputs) }
-        let x = randomValues(tokens * xStride, seed: 6)
-        var y = [Float](repeating: 42, count: tokens * yStride)
-        y.withUnsafeMutableBufferPointer {
-            packed.multiply(x, xStride: xStride, tokens: tokens, into: $0.baseAddress!, yStride: yStride,
-                            accumulate: false, loop: loop)
+        for tokens in 1...7 {
+            let x = randomValues((tokens + guardRows) * xStride, seed: 6)
+            // Rows past `tokens` guard against a stored spare row (the streaming loop's).
+            var y = [Float](repeating: 42, count: (tokens + guardRows) * yStride)
+            y.withUnsafeMutableBufferPointer {
+                packed.multiply(x, xStride: xStride, tokens: tokens, into: $0.baseAddress!, yStride: yStride,
+                                accumulate: false, loop: loop)
+            }
+            let dense = (0..<tokens).flatMap { r in x[(r * xStride)..<(r * xStride + inputs)] }
+            let expected = naiveProduct(dense, w, tokens: tokens, outputs: outputs, inputs: inputs)
+            let got = (0..<tokens).flatMap { r in y[(r * yStride)..<(r * yStride + outputs)] }
+            let worst = worstDifference(got, expected)
+            #expect(worst.value <= 1e-5 * Float(inputs),
+                    "\(loop) n=\(tokens): worst |diff| \(worst.value) at \(worst.index)")
+            #expect((0..<tokens).allSatisfy { r in
+                y[(r * yStride + outputs)..<(r * yStride + yStride)].allSatisfy { $0 == 42 }
+            }, "\(loop) n=\(tokens): the kernel wrote between its rows")
+            #expect(y[(tokens * yStride)...].allSatisfy { $0 == 42 }, "\(loop) n=\(tokens): wrote past its rows")
         }
-        let dense = (0..<tokens).flatMap { r in x[(r * xStride)..<(r * xStride + inputs)] }
-        let expected = naiveProduct(dense, w, tokens: tokens, outputs: outputs, inputs: inputs)
-        let got = (0..<tokens).flatMap { r in y[(r * yStride)..<(r * yStride + outputs)] }
-        let worst = worstDifference(got, expected)
-        #expect(worst.value <= 1e-5 * Float(inputs), "\(loop): worst |diff| \(worst.value) at \(worst.index)")
-        #expect((0..<tokens).allSatisfy { r in
-            y[(r * yStride + outputs)..<(r * yStride + yStride)].allSatisfy { $0 == 42 }
-        }, "\(loop): the kernel wrote outside its rows")
     }
 
     /// The loop follows the footprint: weights beyond the last-level cache stream.
