@@ -40,7 +40,7 @@ test: deps models
 quickstart: build
 	$(BIN) run scenarios/quickstart.toml
 
-# Every bundled scenario (about 15 minutes).
+# Every bundled oracle scenario (about 20 minutes; the trained ones: make paper-tiny, make paper-small).
 scenarios: build models
 	for s in quickstart block-size secondary-size acceptance context-length smollm2 smollm2-q4; do \
 		$(BIN) run scenarios/$$s.toml || exit 1; done
