@@ -74,8 +74,8 @@ public struct CostObservation: Sendable {
     }
 
     public var summary: SampleSummary { Statistics.summarize(samples) }
-    /// The cell's median, which the fits take: this machine's timings carry rare samples 1.3-1.9x
-    /// the rest (quickstart: a block of 9 at 11.05 ms among 7.7-8.7), and a mean follows them.
+    /// The cell's median, which the fits take: this machine's timings carry rare samples 1.2-1.9x
+    /// the rest (results/acceptance: a block of 6 at 7.45 ms among 5.66-6.11), and a mean follows them.
     public var value: Double { summary.median }
     /// The cell's relative spread: the scaled MAD (1.4826 MAD, gsl_stats_mad) over the median.
     public var relativeSpread: Double {

@@ -4,20 +4,22 @@ import Foundation
 /// column over k in the same order, so they give the same bits; only their speed differs, and
 /// which is faster depends on where the weights live.
 ///
-/// Measured with `tandem bench --quick --backends packed` on the AVX-512 EPYC, one thread, two
-/// runs each (the slower loop streams DRAM better; why is not understood). The choice ignores the
+/// Measured with `tandem bench --quick --backends packed --skinny-loop cache-resident|streaming` on
+/// the AVX-512 EPYC, one thread, two runs of each loop, alternating (the slower loop streams DRAM
+/// better; why is not understood). The choice ignores the
 /// thread count: at two threads the two loops came out within the run-to-run noise (P150). It
 /// also looks at each model alone; a small secondary whose weights a primary's pass evicts still
 /// keeps the cache-resident loops (not measured either way).
-/// - P150 (154 MB of weights, streamed from DRAM each pass): `streaming` took 5.7-6.0 ms for one
-///   token and 5.9-6.5 ms for 3-5, `cacheResident` 6.3-6.7 and 7.0-7.9 ms;
-/// - SmolLM2-135M at F32 (540 MB): 3 tokens 20.2-20.4 ms with the 6-row loop, 24.8-28.1 without;
-/// - s10 (a few MB, resident in L3): one token 0.39 ms with `streaming`, 0.28-0.29 ms with
+/// - P150 (154 MB of weights, streamed from DRAM each pass): `streaming` took 5.4-6.1 ms for one
+///   token and 5.6-7.0 ms for 3-5, `cacheResident` 6.7-7.6 and 7.2-8.3 ms;
+/// - SmolLM2-135M at F32 (540 MB): one token 19.1-19.3 ms and 3 tokens 19.3-20.0 with `streaming`,
+///   21.7-21.8 and 25.0-26.2 with `cacheResident`;
+/// - s10 (a few MB, resident in L3): one token 0.37-0.39 ms with `streaming`, 0.26-0.27 ms with
 ///   `cacheResident`, whose loops are as fast as the FMA latency allows.
 public enum SkinnyLoop: String, Sendable {
     /// The fastest loop per row count: one or two rows over 4 or 2 panels at once (8 FMA chains),
     /// prefetching the next panels into L1; 3-6 rows in a loop of their own size.
-    case cacheResident
+    case cacheResident = "cache-resident"
     /// Every block of 1-6 rows in the 6-row loop over one panel at a time (its spare rows
     /// recompute row 0 and are not stored), prefetching the next panel into L2.
     case streaming

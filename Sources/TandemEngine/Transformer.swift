@@ -26,8 +26,10 @@ public final class Transformer: @unchecked Sendable {
     let head: Linear
     let rotary: RotaryTable
 
+    /// `skinnyLoop`: the packed F32 loop for blocks of 1-6 rows; nil chooses it from the model's
+    /// footprint (`SkinnyLoop.forWeights`), a value forces it (for measuring one against the other).
     public init(weights: ModelWeights, backend: KernelBackend = .auto, threads: Int = 1,
-                quantization: WeightQuantization = .none) {
+                quantization: WeightQuantization = .none, skinnyLoop: SkinnyLoop? = nil) {
         let config = weights.config
         self.config = config
         self.weights = weights
@@ -59,7 +61,8 @@ public final class Transformer: @unchecked Sendable {
                              theta: config.ropeTheta)
         // A model whose F32 panels outgrow the last-level cache streams them from DRAM every pass.
         let linears = [head] + layers.flatMap(\.all)
-        let loop = SkinnyLoop.forWeights(bytes: linears.compactMap(\.packed).reduce(0) { $0 + $1.byteCount })
+        let loop = skinnyLoop
+            ?? SkinnyLoop.forWeights(bytes: linears.compactMap(\.packed).reduce(0) { $0 + $1.byteCount })
         for linear in linears { linear.loop = loop }
         if backend == .auto { KernelPlanner(threads: threads).plan(layers: layers, head: head) }
     }

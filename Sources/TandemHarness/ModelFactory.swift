@@ -18,7 +18,7 @@ public enum ModelFactory {
 
     /// One engine per backend over the same weights (loaded once), e.g. for `tandem bench`.
     public static func primaries(_ definition: ModelDefinition, seed: UInt64, backends: [KernelBackend],
-                                 threads: Int) throws -> [Transformer] {
+                                 threads: Int, skinnyLoop: SkinnyLoop? = nil) throws -> [Transformer] {
         var file: GGUFFile?
         let weights: ModelWeights
         switch definition.source {
@@ -30,16 +30,18 @@ public enum ModelFactory {
             weights = try GGUFLlama.weights(file!)
         }
         return try backends.map {
-            try transformer(weights, definition: definition, file: file, backend: $0, threads: threads)
+            try transformer(weights, definition: definition, file: file, backend: $0, threads: threads,
+                            skinnyLoop: skinnyLoop)
         }
     }
 
     /// The engine of `weights` in the definition's weight format (`file`: the GGUF it came from).
     static func transformer(_ weights: ModelWeights, definition: ModelDefinition, file: GGUFFile?,
-                            backend: KernelBackend, threads: Int) throws -> Transformer {
+                            backend: KernelBackend, threads: Int, skinnyLoop: SkinnyLoop? = nil) throws -> Transformer {
         let quantization = try definition.weights.quantization(file: file, config: weights.config)
         return withExtendedLifetime(file) { // stored matrices are views into the mapped file
-            Transformer(weights: weights, backend: backend, threads: threads, quantization: quantization)
+            Transformer(weights: weights, backend: backend, threads: threads, quantization: quantization,
+                        skinnyLoop: skinnyLoop)
         }
     }
 

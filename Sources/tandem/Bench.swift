@@ -38,6 +38,10 @@ struct Bench: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Kernel backends to compare: auto, packed, openblas.")
     var backends: [KernelBackend] = [.auto, .openblas]
 
+    @Option(help: ArgumentHelp("The packed F32 loop for blocks of 1-6 rows: streaming or cache-resident "
+                               + "(default: chosen from the model's footprint against the last-level cache)."))
+    var skinnyLoop: SkinnyLoop?
+
     @Option(help: "Output directory.")
     var out = "results/bench"
 
@@ -58,7 +62,7 @@ struct Bench: ParsableCommand {
         setBLASThreads(threads)
         printError("preparing engines (the auto backend times its kernels per shape)...")
         let engines = try ModelFactory.primaries(model.definition, seed: engine.seed, backends: backends,
-                                                 threads: threads)
+                                                 threads: threads, skinnyLoop: skinnyLoop)
         let weights = engines[0].weights, config = weights.config
         guard context + maxTokens <= config.maxContext else {
             throw ValidationError("--context \(context) + --max-tokens \(maxTokens) exceeds the model's max_context "
@@ -248,3 +252,5 @@ struct Bench: ParsableCommand {
         return seconds * 1e9 / Double(laps)
     }
 }
+
+extension SkinnyLoop: ExpressibleByArgument {}

@@ -28,6 +28,33 @@ import TandemEngine
         #expect(cache.length == tokens.count)
     }
 
+    /// The model's loop follows its footprint unless forced, and a whole forward pass gives the same
+    /// logits, bit for bit, with either loop (the small model is cache-resident: streaming is forced).
+    @Test func forcedSkinnyLoopGivesTheSameLogits() throws {
+        let weights = try ModelWeights.random(config: smallConfig, seed: 7)
+        let resident = Transformer(weights: weights, backend: .packed)
+        let streaming = Transformer(weights: weights, backend: .packed, skinnyLoop: .streaming)
+        #expect(resident.skinnyLoop == .cacheResident && streaming.skinnyLoop == .streaming)
+        // Blocks of 1-6 tokens (the loops differ only there), each position's logits compared.
+        func logits(_ model: Transformer) -> [[Float]] {
+            let cache = model.makeCache(capacity: 128), state = model.makeState(maxTokens: 6, contextCapacity: 128)
+            var result: [[Float]] = [], start = 0, size = 1
+            while start < tokens.count {
+                let block = Array(tokens[start..<min(start + size, tokens.count)])
+                model.forward(block, cache: cache, state: state)
+                result += block.indices.map { Array(state.logits($0)) }
+                start += block.count
+                size = size % 6 + 1
+            }
+            return result
+        }
+        let a = logits(resident), b = logits(streaming)
+        for position in tokens.indices {
+            let worst = worstDifference(b[position], a[position])
+            #expect(worst.value == 0, "position \(position): the loops differ by \(worst.value)")
+        }
+    }
+
     /// After a prefix, a block of n tokens equals n single-token steps, for n = 1...16 and with
     /// two threads.
     @Test(arguments: [1, 2])
