@@ -51,8 +51,10 @@ let package = Package(
         .systemLibrary(name: "CPrefetch", path: "Sources/CPrefetch"),
         // Quantized-panel kernels: AVX-512 VNNI and AVX2 intrinsics Swift cannot spell, chosen at run time
         .target(name: "CQuantKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        // Attention's query-key dots: a transposing reduction Swift's SIMD types do not compile well
+        .target(name: "CAttentionKernels", cSettings: [.unsafeFlags(["-O3"])]),
         // Engine: tensors, kernels, transformer, caches, sampling (all hot code in one module)
-        .target(name: "TandemEngine", dependencies: ["CBLAS", "CPrefetch", "CQuantKernels"],
+        .target(name: "TandemEngine", dependencies: ["CBLAS", "CPrefetch", "CQuantKernels", "CAttentionKernels"],
                 swiftSettings: hotCodeSettings),
         // Analysis: GSL statistics, machine limits, roofline
         .target(name: "TandemAnalysis", dependencies: ["CGSL", "CBLAS", "TandemEngine"],

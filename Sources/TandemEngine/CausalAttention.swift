@@ -1,7 +1,12 @@
+import CAttentionKernels
+
 /// Causal attention of one query head over its key/value head, for a block of query rows: the
-/// attention step of every forward pass. Scores take four keys per pass over the query and the
-/// weighted sum of values keeps its output in registers (64 floats at a time), so a key costs a
-/// few cycles instead of a call per dot product and a load/store of the output per key.
+/// attention step of every forward pass. Scores take eight keys per pass over the query (eight
+/// FMA chains, then one transposing reduction: a C kernel, `CAttentionKernels`) and the weighted
+/// sum of values keeps its output in registers (64 floats at a time), so a key costs a few cycles
+/// instead of a call per dot product and a load/store of the output per key. Inputs come
+/// 64-byte aligned (`KeyValueCache`, `ForwardState`): at malloc's 16 bytes every other 32-byte
+/// load straddled two cache lines and the value sum of 72 keys took 1.45x as long.
 ///
 /// Contract: row r's arithmetic does not depend on how many rows travel with it (every score is
 /// the same fused sequence, and the value sum runs over keys in order from zero), so a block
@@ -26,8 +31,11 @@ public enum CausalAttention {
         }
     }
 
-    // scores[t] = scale * (q . k_t), t < visible; keys [visible x hd]. Four keys per pass; the last
-    // pass repeats its final key in the missing slots, so every key sees the same sequence.
+    /// Whether scores run in the C kernel (AVX2 and FMA) or in `portableScores`; both give the
+    /// same bits.
+    static let vectorScores = tandem_attention_has_avx2() != 0
+
+    // scores[t] = scale * (q . k_t), t < visible; keys [visible x hd]
     @inline(__always)
     static func scoreKeys(_ q: UnsafePointer<Float>, _ keys: UnsafePointer<Float>, _ hd: Int, _ visible: Int,
                           _ scale: Float, _ scores: UnsafeMutablePointer<Float>) {
@@ -35,32 +43,25 @@ public enum CausalAttention {
             for t in 0..<visible { scores[t] = VectorMath.dot(q, keys + t * hd, hd) * scale }
             return
         }
-        let last = visible - 1
-        var t = 0
-        while t < visible {
-            let k0 = keys + t * hd, k1 = keys + min(t + 1, last) * hd
-            let k2 = keys + min(t + 2, last) * hd, k3 = keys + min(t + 3, last) * hd
-            var a0 = Vector(), a1 = Vector(), a2 = Vector(), a3 = Vector()
-            var i = 0
-            while i < hd {
-                let qv = VectorMath.load(q + i)
-                a0.addProduct(qv, VectorMath.load(k0 + i)); a1.addProduct(qv, VectorMath.load(k1 + i))
-                a2.addProduct(qv, VectorMath.load(k2 + i)); a3.addProduct(qv, VectorMath.load(k3 + i))
-                i += 8
-            }
-            let dots = sums(a0, a1, a2, a3) * scale
-            for j in 0..<min(4, visible - t) { scores[t + j] = dots[j] }
-            t += 4
+        if vectorScores {
+            tandem_attention_scores(q, keys, Int64(hd), Int64(visible), scale, scores)
+        } else {
+            portableScores(q, keys, hd, visible, scale, scores)
         }
     }
 
-    // [sum(a0), sum(a1), sum(a2), sum(a3)] by one fixed tree: halves, then pairs, then pairs again
-    @inline(__always)
-    static func sums(_ a0: Vector, _ a1: Vector, _ a2: Vector, _ a3: Vector) -> SIMD4<Float> {
-        let h01 = SIMD8(lowHalf: a0.lowHalf + a0.highHalf, highHalf: a1.lowHalf + a1.highHalf)
-        let h23 = SIMD8(lowHalf: a2.lowHalf + a2.highHalf, highHalf: a3.lowHalf + a3.highHalf)
-        let pairs = SIMD8(lowHalf: h01.evenHalf + h01.oddHalf, highHalf: h23.evenHalf + h23.oddHalf)
-        return pairs.evenHalf + pairs.oddHalf
+    /// The C kernel's arithmetic, one key at a time (hd a multiple of 8): eight lanes of FMAs over
+    /// the head dimension in order, then the lanes added as ((x0 + x2) + (x1 + x3)) + ((x4 + x6) +
+    /// (x5 + x7)), times scale. For CPUs without AVX2, and as the kernel's oracle in tests.
+    static func portableScores(_ q: UnsafePointer<Float>, _ keys: UnsafePointer<Float>, _ hd: Int,
+                               _ visible: Int, _ scale: Float, _ scores: UnsafeMutablePointer<Float>) {
+        for t in 0..<visible {
+            let key = keys + t * hd
+            var a = Vector()
+            var i = 0
+            while i < hd { a.addProduct(VectorMath.load(q + i), VectorMath.load(key + i)); i += 8 }
+            scores[t] = (((a[0] + a[2]) + (a[1] + a[3])) + ((a[4] + a[6]) + (a[5] + a[7]))) * scale
+        }
     }
 
     // out[hd] = sum_t p[t] * v_t over t < visible, in key order, fused

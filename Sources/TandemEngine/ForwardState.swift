@@ -25,10 +25,11 @@ public final class ForwardState: @unchecked Sendable {
         self.settings = settings
         self.maxTokens = maxTokens
         scoreCapacity = contextCapacity ?? config.maxContext
+        // Zeroed and 64-byte aligned, so a head's query row (a multiple of 16 floats in) starts a
+        // cache line and attention's vector loads never straddle two.
         func buffer(_ count: Int) -> UnsafeMutablePointer<Float> {
-            let p = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
-            p.initialize(repeating: 0, count: max(count, 1))
-            return p
+            HugePages.allocate(byteCount: max(count, 1) * MemoryLayout<Float>.stride)
+                .bindMemory(to: Float.self, capacity: max(count, 1))
         }
         residual = buffer(maxTokens * config.width)
         normed = buffer(maxTokens * config.width)
@@ -42,7 +43,7 @@ public final class ForwardState: @unchecked Sendable {
 
     deinit {
         for p in [residual, normed, queryKeyValue, attention, gateUp, activation, logitsStorage, scores] {
-            p.deallocate()
+            HugePages.free(p)
         }
         for p in captured.values { p.deallocate() }
     }

@@ -28,11 +28,13 @@ public final class ContiguousKeyValueCache: KeyValueCache, @unchecked Sendable {
         heads = config.keyValueHeadCount
         headDimension = config.headDimension
         let count = layers * 2 * heads * self.capacity * headDimension
-        storage = .allocate(capacity: max(count, 1))
-        storage.initialize(repeating: 0, count: max(count, 1))
+        // 64-byte aligned (malloc's 16 split every other 32-byte load of attention over a cache
+        // line: its value sum ran 1.45x slower), on huge pages when large.
+        storage = HugePages.allocate(byteCount: max(count, 1) * MemoryLayout<Float>.stride)
+            .bindMemory(to: Float.self, capacity: max(count, 1))
     }
 
-    deinit { storage.deallocate() }
+    deinit { HugePages.free(storage) }
 
     @inline(__always)
     private func slab(_ layer: Int, _ kind: Int, _ head: Int) -> UnsafeMutablePointer<Float> {

@@ -1,5 +1,6 @@
+import CAttentionKernels
 import Testing
-import TandemEngine
+@testable import TandemEngine
 
 /// `CausalAttention.attend` against a naive Double-precision causal attention, and its contract
 /// that a row's result does not depend on the rows travelling with it.
@@ -12,7 +13,7 @@ import TandemEngine
     }
 
     // Head dimensions on every path: 64-float register blocks, 8-float tails, scalar tails,
-    // and key counts that leave 0-3 keys for the last pass of four.
+    // and key counts that leave 0-7 keys for the last pass of eight.
     static let cases = [
         Case(headDimension: 64, start: 0, rows: 1), Case(headDimension: 64, start: 64, rows: 9),
         Case(headDimension: 128, start: 37, rows: 5), Case(headDimension: 80, start: 6, rows: 7),
@@ -81,6 +82,26 @@ import TandemEngine
         let single = (0..<c.rows).flatMap { attend(q, k, v, c, rows: $0..<($0 + 1)) }
         let differing = zip(block, single).filter { $0.0.bitPattern != $0.1.bitPattern }.count
         #expect(differing == 0, "\(c): \(differing) of \(block.count) outputs differ from one-row calls")
+    }
+
+    /// The C score kernel (eight keys per pass, a transposing reduction) against its arithmetic
+    /// written one key at a time in Swift (`portableScores`): the same bits, for every key count
+    /// 1-40 (0-7 keys in the last pass) and head dimensions 8, 64 and 136.
+    @Test(arguments: [8, 64, 136])
+    func scoreKernelMatchesItsPortableArithmetic(headDimension hd: Int) throws {
+        try #require(CausalAttention.vectorScores, "this CPU has no AVX2: only the portable scores run")
+        let keyCount = 40
+        let q = randomValues(hd, seed: 7, magnitude: 3), k = randomValues(keyCount * hd, seed: 8, magnitude: 1)
+        for visible in 1...keyCount {
+            var kernel = [Float](repeating: .nan, count: visible), portable = kernel
+            q.withUnsafeBufferPointer { q in k.withUnsafeBufferPointer { k in
+                tandem_attention_scores(q.baseAddress!, k.baseAddress!, Int64(hd), Int64(visible), 0.125, &kernel)
+                CausalAttention.portableScores(q.baseAddress!, k.baseAddress!, hd, visible, 0.125, &portable)
+            } }
+            let differing = zip(kernel, portable).filter { $0.0.bitPattern != $0.1.bitPattern }.count
+            let worst = worstDifference(kernel, portable)
+            #expect(differing == 0, "hd \(hd), \(visible) keys: \(differing) scores differ (worst \(worst.value))")
+        }
     }
 }
 
