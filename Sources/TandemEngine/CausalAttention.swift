@@ -9,25 +9,65 @@ import CAttentionKernels
 /// load straddled two cache lines and the value sum of 72 keys took 1.45x as long.
 ///
 /// Contract: row r's arithmetic does not depend on how many rows travel with it (every score is
-/// the same fused sequence, and the value sum runs over keys in order from zero), so a block
-/// gives the same bits as decoding its rows one at a time.
+/// the same fused sequence, and the value sum runs over keys in order from zero, its partial sums
+/// stored and reloaded unchanged between key chunks), so a block gives the same bits as decoding
+/// its rows one at a time.
 public enum CausalAttention {
     typealias Vector = VectorMath.Vector
     typealias Wide = SIMD16<Float>
 
+    /// Rows whose scores are held at once, per head (what `ForwardState` allocates).
+    public static let scoreRows = 8
+
     /// out[rows x hd] = softmax(scale * q k^T) v for one head, where row r sees keys 0...start + r.
     /// Query row r at queries + r * queryStride, output row r at out + r * outStride; keys and
-    /// values [positions x hd] contiguous; scores scratch of at least start + rows floats.
+    /// values [positions x hd] contiguous; scores scratch of `scoreCapacity` >= start + rows floats
+    /// (rows go in groups of up to scoreCapacity / (start + rows), at most `scoreRows`).
     public static func attend(queries: UnsafePointer<Float>, queryStride: Int, rows: Int, start: Int,
                               keys: UnsafePointer<Float>, values: UnsafePointer<Float>, headDimension hd: Int,
-                              scale: Float, scores: UnsafeMutablePointer<Float>,
+                              scale: Float, scores: UnsafeMutablePointer<Float>, scoreCapacity: Int,
                               out: UnsafeMutablePointer<Float>, outStride: Int) {
-        for row in 0..<rows {
-            let query = queries + row * queryStride
-            let visible = start + row + 1
-            scoreKeys(query, keys, hd, visible, scale, scores)
-            VectorMath.softmax(scores, visible)
-            sumValues(scores, values, hd, visible, out + row * outStride)
+        let positions = start + rows
+        precondition(scoreCapacity >= positions, "attention scratch of \(scoreCapacity) < \(positions) positions")
+        let groupRows = min(scoreRows, scoreCapacity / positions)
+        // Keys per chunk: a multiple of 8 filling about 16 KB, which then stays in L1 for every row.
+        let chunk = max(8, 16_384 / (4 * hd) / 8 * 8)
+        var first = 0
+        while first < rows {
+            let count = min(groupRows, rows - first)
+            attendGroup(queries + first * queryStride, queryStride, count, start + first, keys, values, hd, scale,
+                        scores, positions, chunk, out + first * outStride, outStride)
+            first += count
+        }
+    }
+
+    // Rows 0..<rows, row r seeing start + r + 1 keys, phase by phase: every row's scores, every
+    // softmax, every row's value sum, keys and values in chunks read from L2 once for all the rows
+    // (row by row, each re-read the head's keys and values: 200 KB at 400 positions of 64 floats).
+    @inline(__always)
+    static func attendGroup(_ queries: UnsafePointer<Float>, _ queryStride: Int, _ rows: Int, _ start: Int,
+                            _ keys: UnsafePointer<Float>, _ values: UnsafePointer<Float>, _ hd: Int, _ scale: Float,
+                            _ scores: UnsafeMutablePointer<Float>, _ scoreStride: Int, _ chunk: Int,
+                            _ out: UnsafeMutablePointer<Float>, _ outStride: Int) {
+        let positions = start + rows
+        var first = 0
+        while first < positions {
+            let end = min(first + chunk, positions)
+            for row in 0..<rows where start + row + 1 > first {
+                scoreKeys(queries + row * queryStride, keys + first * hd, hd, min(end, start + row + 1) - first,
+                          scale, scores + row * scoreStride + first)
+            }
+            first = end
+        }
+        for row in 0..<rows { VectorMath.softmax(scores + row * scoreStride, start + row + 1) }
+        first = 0
+        while first < positions {
+            let end = min(first + chunk, positions)
+            for row in 0..<rows where start + row + 1 > first {
+                sumValues(scores + row * scoreStride + first, values + first * hd, hd,
+                          min(end, start + row + 1) - first, out + row * outStride, continuing: first > 0)
+            }
+            first = end
         }
     }
 
@@ -64,13 +104,18 @@ public enum CausalAttention {
         }
     }
 
-    // out[hd] = sum_t p[t] * v_t over t < visible, in key order, fused
+    // out[hd] (+)= sum_t p[t] * v_t over t < visible, in key order, fused; `continuing` starts from
+    // the partial sums in out (an earlier chunk's), otherwise from zero.
     @inline(__always)
     static func sumValues(_ p: UnsafePointer<Float>, _ values: UnsafePointer<Float>, _ hd: Int, _ visible: Int,
-                          _ out: UnsafeMutablePointer<Float>) {
+                          _ out: UnsafeMutablePointer<Float>, continuing: Bool) {
         var column = 0
         while column + 64 <= hd {
             var a0 = Wide(), a1 = Wide(), a2 = Wide(), a3 = Wide()
+            if continuing {
+                a0 = loadWide(out + column); a1 = loadWide(out + column + 16)
+                a2 = loadWide(out + column + 32); a3 = loadWide(out + column + 48)
+            }
             var v = values + column
             for t in 0..<visible {
                 let weight = Wide(repeating: p[t])
@@ -83,14 +128,14 @@ public enum CausalAttention {
             column += 64
         }
         while column + 8 <= hd {
-            var a = Vector()
+            var a = continuing ? VectorMath.load(out + column) : Vector()
             var v = values + column
             for t in 0..<visible { a.addProduct(Vector(repeating: p[t]), VectorMath.load(v)); v += hd }
             VectorMath.store(a, out + column)
             column += 8
         }
         while column < hd {
-            var a: Float = 0
+            var a: Float = continuing ? out[column] : 0
             for t in 0..<visible { a = a.addingProduct(p[t], values[t * hd + column]) }
             out[column] = a
             column += 1

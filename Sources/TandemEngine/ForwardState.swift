@@ -11,7 +11,9 @@ public final class ForwardState: @unchecked Sendable {
     let activation: UnsafeMutablePointer<Float>    // [maxTokens][feedForwardWidth]
     let logitsStorage: UnsafeMutablePointer<Float> // [maxTokens][vocabularySize]
     let scores: UnsafeMutablePointer<Float>        // [headCount][scoreCapacity]
-    let scoreCapacity: Int
+    /// Positions a pass may attend over (cache length plus its block).
+    let contextCapacity: Int
+    let scoreCapacity: Int                         // contextCapacity x up to scoreRows rows
     /// Captured residual streams: point p (0 = embeddings, l = after l layers) -> [maxTokens][width].
     private(set) var captured: [Int: UnsafeMutablePointer<Float>] = [:]
     /// Tokens of the last forward pass.
@@ -24,7 +26,9 @@ public final class ForwardState: @unchecked Sendable {
         self.config = config
         self.settings = settings
         self.maxTokens = maxTokens
-        scoreCapacity = contextCapacity ?? config.maxContext
+        self.contextCapacity = contextCapacity ?? config.maxContext
+        // Rows of a head's scores held at once, so attention reads each key chunk once for them all.
+        scoreCapacity = self.contextCapacity * min(maxTokens, CausalAttention.scoreRows)
         // Zeroed and 64-byte aligned, so a head's query row (a multiple of 16 floats in) starts a
         // cache line and attention's vector loads never straddle two.
         func buffer(_ count: Int) -> UnsafeMutablePointer<Float> {

@@ -109,7 +109,7 @@ public final class Transformer: @unchecked Sendable {
         let n = tokens.count, start = cache.length, d = config.width
         precondition(n >= 1 && n <= state.maxTokens, "block of \(n) tokens, state holds \(state.maxTokens)")
         // fatalError, not precondition: its message survives -O builds (a precondition traps silently).
-        let limit = min(cache.capacity, config.maxContext, state.scoreCapacity)
+        let limit = min(cache.capacity, config.maxContext, state.contextCapacity)
         if start + n > limit { fatalError("context \(start + n) exceeds capacity \(limit)") }
         state.tokenCount = n
         let settings = state.settings, threads = settings.threads
@@ -173,6 +173,7 @@ public final class Transformer: @unchecked Sendable {
             CausalAttention.attend(queries: state.queryKeyValue + head * hd, queryStride: stride, rows: n,
                                    start: start, keys: keys, values: values, headDimension: hd, scale: scale,
                                    scores: state.scores + head * state.scoreCapacity,
+                                   scoreCapacity: state.scoreCapacity,
                                    out: state.attention + head * hd, outStride: qW)
         }
         if threads > 1 {

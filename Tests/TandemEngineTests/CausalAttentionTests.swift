@@ -13,12 +13,14 @@ import Testing
     }
 
     // Head dimensions on every path: 64-float register blocks, 8-float tails, scalar tails,
-    // and key counts that leave 0-7 keys for the last pass of eight.
+    // key counts that leave 0-7 keys for the last pass of eight, one and several key chunks
+    // (64 keys at hd 64, 32 at hd 128), and more rows than a group holds (8).
     static let cases = [
         Case(headDimension: 64, start: 0, rows: 1), Case(headDimension: 64, start: 64, rows: 9),
         Case(headDimension: 128, start: 37, rows: 5), Case(headDimension: 80, start: 6, rows: 7),
         Case(headDimension: 8, start: 2, rows: 3), Case(headDimension: 24, start: 13, rows: 4),
         Case(headDimension: 6, start: 5, rows: 2), Case(headDimension: 72, start: 1, rows: 16),
+        Case(headDimension: 64, start: 150, rows: 11),
     ]
 
     func randomValues(_ count: Int, seed: UInt64, magnitude: Float) -> [Float] {
@@ -37,13 +39,16 @@ import Testing
     func attend(_ q: [Float], _ k: [Float], _ v: [Float], _ c: Case, rows: Range<Int>) -> [Float] {
         let hd = c.headDimension
         var out = [Float](repeating: .nan, count: rows.count * hd)
-        var scores = [Float](repeating: .nan, count: c.start + c.rows)
+        // Room for a full group of rows, as ForwardState allocates
+        let scoreCapacity = (c.start + c.rows) * CausalAttention.scoreRows
+        var scores = [Float](repeating: .nan, count: scoreCapacity)
         q.withUnsafeBufferPointer { q in k.withUnsafeBufferPointer { k in v.withUnsafeBufferPointer { v in
             scores.withUnsafeMutableBufferPointer { s in out.withUnsafeMutableBufferPointer { o in
                 CausalAttention.attend(queries: q.baseAddress! + rows.lowerBound * hd, queryStride: hd,
                                        rows: rows.count, start: c.start + rows.lowerBound, keys: k.baseAddress!,
                                        values: v.baseAddress!, headDimension: hd,
                                        scale: 1 / Float(hd).squareRoot(), scores: s.baseAddress!,
+                                       scoreCapacity: scoreCapacity,
                                        out: o.baseAddress!, outStride: hd)
             } }
         } } }
