@@ -10,6 +10,12 @@ public enum KernelBackend: String, CaseIterable, Sendable, Codable {
     case auto
 }
 
+/// Work that writes rows of a product's input (a norm, SwiGLU), run by the product before it reads
+/// them: with several threads each takes a share of the rows in the same wake-up as the product
+/// (`WorkerPool.run(_:prologue:_:)`), where on its own it ran on one thread while the others
+/// waited. Row r's result must not depend on which range it comes in.
+public typealias RowPrologue = (Range<Int>) -> Void
+
 /// One linear layer y = x W^T, W [N x K] in canonical layout (inside `ModelWeights`) plus its
 /// packed copy for the skinny kernel, or a quantized copy that then serves every block size.
 /// Several adjacent matrices may be fused along N (e.g. the q, k, v projections), which works
@@ -52,18 +58,20 @@ public final class Linear: @unchecked Sendable {
     /// Bytes of weights this layer reads per call.
     public var weightBytes: Int { quantized?.byteCount ?? outputs * inputs * 4 }
 
-    // y[n x N] (+)= x[n x K] . W^T[K x N]
+    // y[n x N] (+)= x[n x K] . W^T[K x N], after `prologue` has written the rows of x (see
+    // RowPrologue)
     @inline(__always)
     public func apply(_ x: UnsafePointer<Float>, xStride: Int, tokens: Int,
                       into y: UnsafeMutablePointer<Float>, yStride: Int,
-                      accumulate: Bool, threads: Int) {
+                      accumulate: Bool, threads: Int, prologue: RowPrologue? = nil) {
         if let quantized {
             quantized.multiply(x, xStride: xStride, tokens: tokens, into: y, yStride: yStride,
-                               accumulate: accumulate, threads: threads)
+                               accumulate: accumulate, threads: threads, prologue: prologue)
         } else if let packed, tokens <= usePacked.count, usePacked[tokens - 1] {
             packed.multiply(x, xStride: xStride, tokens: tokens, into: y, yStride: yStride,
-                            accumulate: accumulate, threads: threads, loop: loop)
+                            accumulate: accumulate, threads: threads, loop: loop, prologue: prologue)
         } else {
+            prologue?(0..<tokens)
             Linear.blas(canonical, outputs, inputs, x, xStride, tokens, y, yStride, accumulate)
         }
     }

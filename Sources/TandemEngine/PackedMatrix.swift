@@ -33,19 +33,26 @@ public final class PackedMatrix: @unchecked Sendable {
 
     /// Y[n x N] = X[n x K] W^T, or Y += X W^T when `accumulate`. Rows of X are `xStride` floats
     /// apart and rows of Y `yStride`. Work is split by panels over `threads` threads. `loop` picks
-    /// how blocks of up to 6 rows walk the panels; every loop gives the same bits.
+    /// how blocks of up to 6 rows walk the panels; every loop gives the same bits. `prologue`
+    /// writes the rows of X first (split over the threads).
     public func multiply(_ x: UnsafePointer<Float>, xStride: Int, tokens: Int,
                          into y: UnsafeMutablePointer<Float>, yStride: Int,
-                         accumulate: Bool, threads: Int = 1, loop: SkinnyLoop = .cacheResident) {
+                         accumulate: Bool, threads: Int = 1, loop: SkinnyLoop = .cacheResident,
+                         prologue: RowPrologue? = nil) {
         let workers = min(max(threads, 1), panelCount)
         if workers <= 1 {
+            prologue?(0..<tokens)
             multiplyPanels(0..<panelCount, x, xStride, tokens, y, yStride, accumulate, loop)
             return
         }
-        WorkerPool.shared(threads: workers).run(workers) { worker in
+        func panels(_ worker: Int) {
             let start = panelCount * worker / workers, end = panelCount * (worker + 1) / workers
             multiplyPanels(start..<end, x, xStride, tokens, y, yStride, accumulate, loop)
         }
+        guard let prologue else { return WorkerPool.shared(threads: workers).run(workers, panels) }
+        WorkerPool.shared(threads: workers).run(workers, prologue: { worker in
+            prologue(tokens * worker / workers ..< tokens * (worker + 1) / workers)
+        }, panels)
     }
 
     private func multiplyPanels(_ panels: Range<Int>, _ x: UnsafePointer<Float>, _ xStride: Int,

@@ -128,14 +128,13 @@ public final class Transformer: @unchecked Sendable {
             state.captured[layer + 1].map { $0.update(from: state.residual, count: n * d) }
         }
         cache.extend(by: n)
-        let finalNorm = weights.tensor(ParameterTable.finalNorm).baseAddress!
-        for row in 0..<n {
-            VectorMath.rmsNorm(state.residual + row * d, finalNorm, state.normed + row * d, d,
-                               epsilon: config.normEpsilon)
-        }
+        let finalNorm = normRows(weights.tensor(ParameterTable.finalNorm).baseAddress!, state)
+        let fused = threads > 1 && n > 1 // see normRows
+        if !fused { finalNorm(0..<n) }
         profiler?.lap(model: model, layer: -1, .norm, tokens: n)
         head.apply(state.normed, xStride: d, tokens: n, into: state.logitsStorage,
-                   yStride: config.vocabularySize, accumulate: false, threads: threads)
+                   yStride: config.vocabularySize, accumulate: false, threads: threads,
+                   prologue: fused ? finalNorm : nil)
         profiler?.lap(model: model, layer: -1, .lmHead, tokens: n)
     }
 
@@ -144,25 +143,27 @@ public final class Transformer: @unchecked Sendable {
         let threads = settings.threads, profiler = settings.profiler, profilerModel = settings.profilerModel
         let d = config.width, hd = config.headDimension
         let qW = config.queryWidth, kvW = config.keyValueWidth, stride = qW + 2 * kvW
-        let norm = weights.tensor(layer, .attentionNorm).baseAddress!
-        for row in 0..<n {
-            VectorMath.rmsNorm(state.residual + row * d, norm, state.normed + row * d, d, epsilon: config.normEpsilon)
-        }
+        let norm = normRows(weights.tensor(layer, .attentionNorm).baseAddress!, state)
+        let fused = threads > 1 && n > 1 // see normRows
+        if !fused { norm(0..<n) }
         profiler?.lap(model: profilerModel, layer: layer, .norm, tokens: n)
         let linears = layers[layer]
         linears.queryKeyValue.apply(state.normed, xStride: d, tokens: n, into: state.queryKeyValue,
-                                    yStride: stride, accumulate: false, threads: threads)
+                                    yStride: stride, accumulate: false, threads: threads,
+                                    prologue: fused ? norm : nil)
         profiler?.lap(model: profilerModel, layer: layer, .attentionProjection, tokens: n)
         // Rotate queries and keys, then append keys and values to the cache.
-        for row in 0..<n {
-            let position = start + row
-            let qkv = state.queryKeyValue + row * stride
-            for head in 0..<config.headCount { rotary.rotate(qkv + head * hd, position: position) }
-            for head in 0..<config.keyValueHeadCount {
-                let key = qkv + qW + head * hd
-                rotary.rotate(key, position: position)
-                (cache.keys(layer: layer, head: head) + position * hd).update(from: key, count: hd)
-                (cache.values(layer: layer, head: head) + position * hd).update(from: key + kvW, count: hd)
+        let rotate = { (rows: Range<Int>) in
+            for row in rows {
+                let position = start + row
+                let qkv = state.queryKeyValue + row * stride
+                for head in 0..<self.config.headCount { self.rotary.rotate(qkv + head * hd, position: position) }
+                for head in 0..<self.config.keyValueHeadCount {
+                    let key = qkv + qW + head * hd
+                    self.rotary.rotate(key, position: position)
+                    (cache.keys(layer: layer, head: head) + position * hd).update(from: key, count: hd)
+                    (cache.values(layer: layer, head: head) + position * hd).update(from: key + kvW, count: hd)
+                }
             }
         }
         let groups = config.headCount / config.keyValueHeadCount
@@ -176,9 +177,16 @@ public final class Transformer: @unchecked Sendable {
                                    scoreCapacity: state.scoreCapacity,
                                    out: state.attention + head * hd, outStride: qW)
         }
-        if threads > 1 {
+        if threads > 1 && n > 1 {
+            // Every row rotated and cached (split over the threads) before any head attends.
+            WorkerPool.shared(threads: threads).run(config.headCount, prologue: { thread in
+                rotate(n * thread / threads ..< n * (thread + 1) / threads)
+            }, attendHead)
+        } else if threads > 1 {
+            rotate(0..<n)
             WorkerPool.shared(threads: threads).run(config.headCount, attendHead)
         } else {
+            rotate(0..<n)
             for head in 0..<config.headCount { attendHead(head) }
         }
         profiler?.lap(model: profilerModel, layer: layer, .attentionScores, tokens: n)
@@ -187,23 +195,38 @@ public final class Transformer: @unchecked Sendable {
         profiler?.lap(model: profilerModel, layer: layer, .attentionProjection, tokens: n)
     }
 
+    // RMS norm of the residual rows into state.normed. With several threads and rows the norms
+    // run as the next product's prologue (each thread a share of the rows, in the product's own
+    // wake-up), their time counted in that product's timer lap; otherwise first, timed as `norm`
+    // (one row's norm on another core only moved it between caches: decode steps ran slower).
+    private func normRows(_ weight: UnsafePointer<Float>, _ state: ForwardState) -> RowPrologue {
+        let d = config.width, epsilon = config.normEpsilon
+        return { rows in
+            for row in rows {
+                VectorMath.rmsNorm(state.residual + row * d, weight, state.normed + row * d, d, epsilon: epsilon)
+            }
+        }
+    }
+
     private func feedForwardBlock(layer: Int, tokens n: Int, state: ForwardState, settings: ForwardSettings) {
         let threads = settings.threads, profiler = settings.profiler, profilerModel = settings.profilerModel
         let d = config.width, f = config.feedForwardWidth
-        let norm = weights.tensor(layer, .feedForwardNorm).baseAddress!
-        for row in 0..<n {
-            VectorMath.rmsNorm(state.residual + row * d, norm, state.normed + row * d, d, epsilon: config.normEpsilon)
-        }
+        let norm = normRows(weights.tensor(layer, .feedForwardNorm).baseAddress!, state)
+        let fused = threads > 1 && n > 1 // see normRows
+        if !fused { norm(0..<n) }
         profiler?.lap(model: profilerModel, layer: layer, .norm, tokens: n)
         let linears = layers[layer]
         linears.gateUp.apply(state.normed, xStride: d, tokens: n, into: state.gateUp,
-                             yStride: 2 * f, accumulate: false, threads: threads)
-        for row in 0..<n {
-            let gateUp = state.gateUp + row * 2 * f
-            VectorMath.swiGLU(gateUp, gateUp + f, state.activation + row * f, f)
+                             yStride: 2 * f, accumulate: false, threads: threads, prologue: fused ? norm : nil)
+        let swiGLU = { (rows: Range<Int>) in
+            for row in rows {
+                let gateUp = state.gateUp + row * 2 * f
+                VectorMath.swiGLU(gateUp, gateUp + f, state.activation + row * f, f)
+            }
         }
+        if !fused { swiGLU(0..<n) }
         linears.down.apply(state.activation, xStride: f, tokens: n, into: state.residual,
-                           yStride: d, accumulate: true, threads: threads)
+                           yStride: d, accumulate: true, threads: threads, prologue: fused ? swiGLU : nil)
         profiler?.lap(model: profilerModel, layer: layer, .feedForward, tokens: n)
     }
 }

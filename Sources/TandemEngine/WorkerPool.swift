@@ -17,6 +17,8 @@ public final class WorkerPool: @unchecked Sendable {
     /// Workers blocked (or about to block) in `sleeping`; `run` wakes them only when non-zero.
     private let sleepers = Atomic<Int>(0)
     private let sleeping = NSCondition()
+    /// Threads done with the current call's prologue (`run(_:prologue:_:)`).
+    private let arrived = Atomic<Int>(0)
 
     private static let registry = Mutex<[Int: WorkerPool]>([:])
     /// Each worker's CPU-time clock (for `workerCPUSeconds`), registered as it starts.
@@ -69,6 +71,29 @@ public final class WorkerPool: @unchecked Sendable {
                 if spins > 20_000 { sched_yield() }
             }
             task = nil
+        }
+    }
+
+    /// Runs prologue(t) on every thread t in 0..<threads (the caller is 0), waits until all have
+    /// finished it, then body(i) for i in 0..<count as `run` does: one wake-up for both phases, so
+    /// work that must precede a product (a norm, the activations' quantization) splits over the
+    /// threads for the price of a spin on a counter instead of another call.
+    public func run(_ count: Int, prologue: (Int) -> Void, _ body: (Int) -> Void) {
+        guard threads > 1 else {
+            prologue(0)
+            for i in 0..<count { body(i) }
+            return
+        }
+        arrived.store(0, ordering: .relaxed)
+        run(threads) { thread in
+            prologue(thread)
+            arrived.add(1, ordering: .acquiringAndReleasing)
+            var spins = 0
+            while arrived.load(ordering: .acquiring) < threads {
+                spins += 1
+                if spins > 20_000 { sched_yield() }
+            }
+            for i in stride(from: thread, to: count, by: threads) { body(i) }
         }
     }
 

@@ -37,12 +37,14 @@ import TandemEngine
     }
 
     /// One block of 11 tokens gives the same logits, bit for bit, as the same tokens one at a
-    /// time (rows are quantized and multiplied independently of the block they travel in).
-    @Test(arguments: types)
-    func blockEqualsIncremental(type: GGMLType) throws {
+    /// time on one thread (rows are quantized and multiplied independently of the block they travel
+    /// in; at two threads the block's norms, SwiGLU and quantization run split over the threads).
+    @Test(arguments: types, [1, 2])
+    func blockEqualsIncremental(type: GGMLType, threads: Int) throws {
         let fixture = try DecodingFixture(seed: 4, quantization: .quantize(type))
         let model = fixture.primary, tokens = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5]
-        let blockState = model.makeState(maxTokens: tokens.count, contextCapacity: 32)
+        let blockState = model.makeState(maxTokens: tokens.count, contextCapacity: 32,
+                                          settings: ForwardSettings(threads: threads))
         model.forward(tokens, cache: model.makeCache(capacity: 32), state: blockState)
         let cache = model.makeCache(capacity: 32), state = model.makeState(maxTokens: 1, contextCapacity: 32)
         var mismatches = 0, worst: Float = 0
@@ -52,7 +54,7 @@ import TandemEngine
             mismatches += zip(single, block).filter { $0.bitPattern != $1.bitPattern }.count
             worst = max(worst, worstDifference(single, block).value)
         }
-        #expect(mismatches == 0, "\(type): \(mismatches) logits differ, worst \(worst)")
+        #expect(mismatches == 0, "\(type), \(threads) threads: \(mismatches) logits differ, worst \(worst)")
     }
 
     /// Against the F32 model whose matrices are the dequantized quantized ones (what llama.cpp's

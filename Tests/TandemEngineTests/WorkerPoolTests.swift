@@ -3,7 +3,8 @@ import Testing
 import TandemEngine
 
 /// The persistent worker pool: every index runs exactly once per call, also when the workers
-/// had gone to sleep between calls, and an idle pool does not burn CPU.
+/// had gone to sleep between calls, a prologue phase ends everywhere before the bodies start,
+/// and an idle pool does not burn CPU.
 @Suite(.serialized) struct WorkerPoolTests {
     /// Reference: a per-index counter; each call must leave every index at exactly one.
     @Test func everyIndexOnceAcrossSleeps() {
@@ -18,6 +19,35 @@ import TandemEngine
             #expect(counts.allSatisfy { $0 == 1 }, "round \(round): per-index calls \(counts)")
             // Every fifth round the workers get time to fall asleep; the next call must wake them.
             if round % 5 == 4 { usleep(30_000) }
+        }
+    }
+
+    /// The prologue phase ends on every thread before any body starts (a product reads the rows
+    /// another thread's prologue wrote), and every body index still runs exactly once. The
+    /// worker's prologue is made slow, so a missing barrier lets the caller's bodies run early.
+    @Test func prologueFinishesBeforeAnyBody() {
+        let pool = WorkerPool.shared(threads: 3)
+        for round in 0..<20 {
+            let count = 1 + round % 7
+            let done = UnsafeMutablePointer<Int>.allocate(capacity: 3)
+            let hits = UnsafeMutablePointer<Int>.allocate(capacity: count)
+            done.initialize(repeating: 0, count: 3)
+            hits.initialize(repeating: 0, count: count)
+            defer { done.deallocate(); hits.deallocate() }
+            let early = UnsafeMutablePointer<Int>.allocate(capacity: count)
+            early.initialize(repeating: 0, count: count)
+            defer { early.deallocate() }
+            pool.run(count, prologue: { thread in
+                if thread == 2 { usleep(2_000) }
+                done[thread] = 1
+            }) { i in
+                hits[i] += 1
+                if done[0] + done[1] + done[2] != 3 { early[i] = 1 }
+            }
+            let counts = Array(UnsafeBufferPointer(start: hits, count: count))
+            let started = Array(UnsafeBufferPointer(start: early, count: count)).reduce(0, +)
+            #expect(counts.allSatisfy { $0 == 1 }, "round \(round): per-index calls \(counts)")
+            #expect(started == 0, "round \(round): \(started) bodies started before every prologue ended")
         }
     }
 

@@ -107,9 +107,12 @@ struct QuantizedActivations {
     /// One allocation per product holds all four arrays (this runs once per matrix per forward pass).
     private let storage: UnsafeMutableRawPointer
 
-    // x[tokens x columns] (row stride xStride) -> quants [tokens x columns], the rest [tokens x blocks]
-    init(_ x: UnsafePointer<Float>, xStride: Int, tokens: Int, columns: Int, offset: Int32) {
+    let offset: Int32
+
+    // Room for quants [tokens x columns] and the rest [tokens x blocks]; `quantize` fills rows.
+    init(tokens: Int, columns: Int, offset: Int32) {
         self.tokens = tokens
+        self.offset = offset
         blocks = columns / 32
         quantStride = columns
         let perBlock = tokens * blocks // 4-byte elements of each of the three block arrays
@@ -118,8 +121,16 @@ struct QuantizedActivations {
         offsetSums = (storage + 4 * perBlock).bindMemory(to: Int32.self, capacity: perBlock)
         scaledSums = (storage + 8 * perBlock).bindMemory(to: Float.self, capacity: perBlock)
         quants = (storage + 12 * perBlock).bindMemory(to: Int8.self, capacity: tokens * columns)
-        tandem_quantize_rows(x, Int64(xStride), Int32(tokens), Int32(columns), offset, quants, scales, offsetSums,
-                             scaledSums, QuantizedKernel.quantizerPath)
+    }
+
+    /// Quantizes `rows` of x (row r at x + r * xStride) into their places; each row's bytes do not
+    /// depend on the others, so ranges may be filled by different threads.
+    func quantize(_ x: UnsafePointer<Float>, xStride: Int, rows: Range<Int>) {
+        guard !rows.isEmpty else { return }
+        let first = rows.lowerBound
+        tandem_quantize_rows(x + first * xStride, Int64(xStride), Int32(rows.count), Int32(quantStride), offset,
+                             quants + first * quantStride, scales + first * blocks, offsetSums + first * blocks,
+                             scaledSums + first * blocks, QuantizedKernel.quantizerPath)
     }
 
     func deallocate() { storage.deallocate() }

@@ -136,19 +136,29 @@ public final class QuantizedMatrix: @unchecked Sendable {
 
     /// Y[n x N] = X[n x K] W^T, or Y += X W^T when `accumulate`; rows of X are `xStride` floats
     /// apart and rows of Y `yStride`. Any n >= 1 (rows go to the kernel in chunks); work is split
-    /// by panels over `threads` threads.
+    /// by panels over `threads` threads. `prologue` writes the rows of X first; with several threads
+    /// each takes a share of the rows, and of their quantization, before the panels are split.
     public func multiply(_ x: UnsafePointer<Float>, xStride: Int, tokens: Int,
                          into y: UnsafeMutablePointer<Float>, yStride: Int,
-                         accumulate: Bool, threads: Int = 1) {
-        let activations = QuantizedActivations(x, xStride: xStride, tokens: tokens, columns: columns,
-                                               offset: Self.weightOffset(type))
+                         accumulate: Bool, threads: Int = 1, prologue: RowPrologue? = nil) {
+        let activations = QuantizedActivations(tokens: tokens, columns: columns, offset: Self.weightOffset(type))
         defer { activations.deallocate() }
         let workers = min(max(threads, 1), panelCount)
-        if workers <= 1 {
-            multiplyPanels(0..<panelCount, activations, y, yStride, accumulate)
-            return
+        if workers <= 1 || tokens == 1 {
+            // One row stays on the calling thread (moving it to another core cost more than it saved).
+            prologue?(0..<tokens)
+            activations.quantize(x, xStride: xStride, rows: 0..<tokens)
+            if workers <= 1 { return multiplyPanels(0..<panelCount, activations, y, yStride, accumulate) }
+            return WorkerPool.shared(threads: workers).run(workers) { worker in
+                let start = panelCount * worker / workers, end = panelCount * (worker + 1) / workers
+                multiplyPanels(start..<end, activations, y, yStride, accumulate)
+            }
         }
-        WorkerPool.shared(threads: workers).run(workers) { worker in
+        WorkerPool.shared(threads: workers).run(workers, prologue: { worker in
+            let rows = tokens * worker / workers ..< tokens * (worker + 1) / workers
+            prologue?(rows)
+            activations.quantize(x, xStride: xStride, rows: rows)
+        }) { worker in
             let start = panelCount * worker / workers, end = panelCount * (worker + 1) / workers
             multiplyPanels(start..<end, activations, y, yStride, accumulate)
         }
