@@ -10,10 +10,12 @@ public final class ForwardState: @unchecked Sendable {
     let gateUp: UnsafeMutablePointer<Float>        // [maxTokens][2 feedForwardWidth]
     let activation: UnsafeMutablePointer<Float>    // [maxTokens][feedForwardWidth]
     let logitsStorage: UnsafeMutablePointer<Float> // [maxTokens][vocabularySize]
-    let scores: UnsafeMutablePointer<Float>        // [headCount][scoreCapacity]
+    let scores: UnsafeMutablePointer<Float>        // [headCount x attentionParts][scoreCapacity]
     /// Positions a pass may attend over (cache length plus its block).
     let contextCapacity: Int
     let scoreCapacity: Int                         // contextCapacity x up to scoreRows rows
+    /// Pieces each head's rows may split into (at several threads), each with its own scores.
+    static let attentionParts = 2
     /// Captured residual streams: point p (0 = embeddings, l = after l layers) -> [maxTokens][width].
     private(set) var captured: [Int: UnsafeMutablePointer<Float>] = [:]
     /// Tokens of the last forward pass.
@@ -42,7 +44,7 @@ public final class ForwardState: @unchecked Sendable {
         gateUp = buffer(maxTokens * 2 * config.feedForwardWidth)
         activation = buffer(maxTokens * config.feedForwardWidth)
         logitsStorage = buffer(maxTokens * config.vocabularySize)
-        scores = buffer(config.headCount * scoreCapacity)
+        scores = buffer(config.headCount * Self.attentionParts * scoreCapacity)
     }
 
     deinit {

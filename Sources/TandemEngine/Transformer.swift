@@ -168,26 +168,35 @@ public final class Transformer: @unchecked Sendable {
         }
         let groups = config.headCount / config.keyValueHeadCount
         let scale = 1 / Float(hd).squareRoot()
-        let attendHead = { (head: Int) in
-            let keys = cache.keys(layer: layer, head: head / groups)
-            let values = cache.values(layer: layer, head: head / groups)
-            CausalAttention.attend(queries: state.queryKeyValue + head * hd, queryStride: stride, rows: n,
-                                   start: start, keys: keys, values: values, headDimension: hd, scale: scale,
-                                   scores: state.scores + head * state.scoreCapacity,
+        // Piece p: head p / parts, rows of its share p % parts (blocks at several threads split each
+        // head's rows in two: nine heads on two threads left one thread five heads to the other's four).
+        let parts = threads > 1 && n > 1 ? ForwardState.attentionParts : 1
+        let attendPiece = { (piece: Int) in
+            let head = piece / parts, part = piece % parts
+            let rows = n * part / parts ..< n * (part + 1) / parts
+            guard !rows.isEmpty else { return }
+            let first = rows.lowerBound
+            CausalAttention.attend(queries: state.queryKeyValue + first * stride + head * hd, queryStride: stride,
+                                   rows: rows.count, start: start + first,
+                                   keys: cache.keys(layer: layer, head: head / groups),
+                                   values: cache.values(layer: layer, head: head / groups),
+                                   headDimension: hd, scale: scale,
+                                   scores: state.scores + piece * state.scoreCapacity,
                                    scoreCapacity: state.scoreCapacity,
-                                   out: state.attention + head * hd, outStride: qW)
+                                   out: state.attention + first * qW + head * hd, outStride: qW)
         }
+        let pieces = config.headCount * parts
         if threads > 1 && n > 1 {
             // Every row rotated and cached (split over the threads) before any head attends.
-            WorkerPool.shared(threads: threads).run(config.headCount, prologue: { thread in
+            WorkerPool.shared(threads: threads).run(pieces, prologue: { thread in
                 rotate(n * thread / threads ..< n * (thread + 1) / threads)
-            }, attendHead)
+            }, attendPiece)
         } else if threads > 1 {
             rotate(0..<n)
-            WorkerPool.shared(threads: threads).run(config.headCount, attendHead)
+            WorkerPool.shared(threads: threads).run(pieces, attendPiece)
         } else {
             rotate(0..<n)
-            for head in 0..<config.headCount { attendHead(head) }
+            for piece in 0..<pieces { attendPiece(piece) }
         }
         profiler?.lap(model: profilerModel, layer: layer, .attentionScores, tokens: n)
         linears.output.apply(state.attention, xStride: qW, tokens: n, into: state.residual,
