@@ -73,7 +73,7 @@ public enum CausalAttention {
 
     /// Whether scores run in the C kernel (AVX2 and FMA) or in `portableScores`; both give the
     /// same bits.
-    static let vectorScores = tandem_attention_has_avx2() != 0
+    public static let vectorScores = tandem_attention_has_avx2() != 0
 
     // scores[t] = scale * (q . k_t), t < visible; keys [visible x hd]
     @inline(__always)
@@ -93,8 +93,8 @@ public enum CausalAttention {
     /// The C kernel's arithmetic, one key at a time (hd a multiple of 8): eight lanes of FMAs over
     /// the head dimension in order, then the lanes added as ((x0 + x2) + (x1 + x3)) + ((x4 + x6) +
     /// (x5 + x7)), times scale. For CPUs without AVX2, and as the kernel's oracle in tests.
-    static func portableScores(_ q: UnsafePointer<Float>, _ keys: UnsafePointer<Float>, _ hd: Int,
-                               _ visible: Int, _ scale: Float, _ scores: UnsafeMutablePointer<Float>) {
+    public static func portableScores(_ q: UnsafePointer<Float>, _ keys: UnsafePointer<Float>, _ hd: Int,
+                                      _ visible: Int, _ scale: Float, _ scores: UnsafeMutablePointer<Float>) {
         for t in 0..<visible {
             let key = keys + t * hd
             var a = Vector()

@@ -1,6 +1,6 @@
 import CAttentionKernels
 import Testing
-@testable import TandemEngine
+import TandemEngine
 
 /// `CausalAttention.attend` against a naive Double-precision causal attention, and its contract
 /// that a row's result does not depend on the rows travelling with it.
