@@ -52,6 +52,11 @@ public final class WorkerPool: @unchecked Sendable {
         }
         lock.lock()
         defer { lock.unlock() }
+        dispatch(count, body)
+    }
+
+    // `run` for a caller that holds `lock`
+    private func dispatch(_ count: Int, _ body: (Int) -> Void) {
         withoutActuallyEscaping(body) { escapable in
             task = escapable
             taskCount = count
@@ -84,8 +89,12 @@ public final class WorkerPool: @unchecked Sendable {
             for i in 0..<count { body(i) }
             return
         }
+        // Under the lock: resetting the counter while another caller's threads wait on it would
+        // leave them spinning forever (tests run engines on several threads of their own).
+        lock.lock()
+        defer { lock.unlock() }
         arrived.store(0, ordering: .relaxed)
-        run(threads) { thread in
+        dispatch(threads) { thread in
             prologue(thread)
             arrived.add(1, ordering: .acquiringAndReleasing)
             var spins = 0

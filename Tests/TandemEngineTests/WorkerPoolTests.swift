@@ -51,6 +51,22 @@ import TandemEngine
         }
     }
 
+    /// Phased calls from two threads at once on one pool (tests run engines concurrently) all
+    /// finish: the barrier's counter is reset under the pool's lock. Reset outside it, one caller
+    /// zeroed the other's count and left its threads spinning forever (seen as a hung test run).
+    @Test func concurrentPhasedCallsFinish() {
+        let pool = WorkerPool.shared(threads: 3)
+        let done = DispatchSemaphore(value: 0)
+        for _ in 0..<2 {
+            Thread {
+                for round in 0..<300 { pool.run(1 + round % 5, prologue: { _ in }) { _ in } }
+                done.signal()
+            }.start()
+        }
+        let finished = (0..<2).map { _ in done.wait(timeout: .now() + 20) == .success }
+        #expect(finished.allSatisfy { $0 }, "phased calls from two threads still running after 20 s")
+    }
+
     /// Idle workers block instead of polling: over 400 ms of idleness (after the spin phase,
     /// which lasts a few ms), the two workers together may use at most 8 ms of CPU (1% of their
     /// time). A pool that polls with usleep(50) uses several times that on these machines.
