@@ -80,7 +80,7 @@ let package = Package(
             "TandemModels", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Tests
-        .testTarget(name: "TandemEngineTests", dependencies: ["TandemEngine", "TandemAnalysis"]),
+        .testTarget(name: "TandemEngineTests", dependencies: ["TandemEngine", "TandemAnalysis", "CAttentionKernels"]),
         .testTarget(name: "TandemAnalysisTests", dependencies: ["TandemAnalysis"]),
         .testTarget(name: "TandemTrainingTests", dependencies: ["TandemTraining", "TandemEngine"]),
         .testTarget(name: "TandemModelsTests", dependencies: ["TandemModels", "TandemEngine"]),

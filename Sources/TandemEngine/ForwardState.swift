@@ -1,5 +1,6 @@
 /// Scratch activations of one forward pass for blocks of up to `maxTokens` tokens, allocated
-/// once so the hot path allocates nothing. Not shared between concurrent passes.
+/// once, so the hot path allocates no buffers (only a few small closure contexts per layer).
+/// Not shared between concurrent passes.
 public final class ForwardState: @unchecked Sendable {
     public let maxTokens: Int
     let config: ModelConfig
@@ -10,11 +11,12 @@ public final class ForwardState: @unchecked Sendable {
     let gateUp: UnsafeMutablePointer<Float>        // [maxTokens][2 feedForwardWidth]
     let activation: UnsafeMutablePointer<Float>    // [maxTokens][feedForwardWidth]
     let logitsStorage: UnsafeMutablePointer<Float> // [maxTokens][vocabularySize]
-    let scores: UnsafeMutablePointer<Float>        // [headCount x attentionParts][scoreCapacity]
+    let scores: UnsafeMutablePointer<Float>        // [headCount][scoreCapacity]
     /// Positions a pass may attend over (cache length plus its block).
     let contextCapacity: Int
     let scoreCapacity: Int                         // contextCapacity x up to scoreRows rows
-    /// Pieces each head's rows may split into (at several threads), each with its own scores.
+    /// Pieces each head's rows may split into (blocks at several threads), each taking its share
+    /// of the head's scores scratch.
     static let attentionParts = 2
     /// Captured residual streams: point p (0 = embeddings, l = after l layers) -> [maxTokens][width].
     private(set) var captured: [Int: UnsafeMutablePointer<Float>] = [:]
@@ -29,10 +31,12 @@ public final class ForwardState: @unchecked Sendable {
         self.settings = settings
         self.maxTokens = maxTokens
         self.contextCapacity = contextCapacity ?? config.maxContext
-        // Rows of a head's scores held at once, so attention reads each key chunk once for them all.
+        // Rows of a head's scores held at once, so attention reads each key chunk once for them all
+        // (at most 8: 8 x contextCapacity floats per head, e.g. 1 MB at a 32k context).
         scoreCapacity = self.contextCapacity * min(maxTokens, CausalAttention.scoreRows)
-        // Zeroed and 64-byte aligned, so a head's query row (a multiple of 16 floats in) starts a
-        // cache line and attention's vector loads never straddle two.
+        // Zeroed and 64-byte aligned, so a head's query row starts a cache line (when the head
+        // dimension and the row stride are multiples of 16 floats, as in every model here) and
+        // attention's vector loads never straddle two.
         func buffer(_ count: Int) -> UnsafeMutablePointer<Float> {
             HugePages.allocate(byteCount: max(count, 1) * MemoryLayout<Float>.stride)
                 .bindMemory(to: Float.self, capacity: max(count, 1))
@@ -44,7 +48,7 @@ public final class ForwardState: @unchecked Sendable {
         gateUp = buffer(maxTokens * 2 * config.feedForwardWidth)
         activation = buffer(maxTokens * config.feedForwardWidth)
         logitsStorage = buffer(maxTokens * config.vocabularySize)
-        scores = buffer(config.headCount * Self.attentionParts * scoreCapacity)
+        scores = buffer(config.headCount * scoreCapacity)
     }
 
     deinit {

@@ -169,8 +169,11 @@ public final class Transformer: @unchecked Sendable {
         let groups = config.headCount / config.keyValueHeadCount
         let scale = 1 / Float(hd).squareRoot()
         // Piece p: head p / parts, rows of its share p % parts (blocks at several threads split each
-        // head's rows in two: nine heads on two threads left one thread five heads to the other's four).
+        // head's rows in two: nine heads on two threads left one thread five heads to the other's
+        // four), each part with its share of the head's scores scratch (at n >= 2 a share still
+        // holds a row of the whole context: scoreCapacity >= 2 contextCapacity).
         let parts = threads > 1 && n > 1 ? ForwardState.attentionParts : 1
+        let scratch = state.scoreCapacity / parts
         let attendPiece = { (piece: Int) in
             let head = piece / parts, part = piece % parts
             let rows = n * part / parts ..< n * (part + 1) / parts
@@ -181,8 +184,8 @@ public final class Transformer: @unchecked Sendable {
                                    keys: cache.keys(layer: layer, head: head / groups),
                                    values: cache.values(layer: layer, head: head / groups),
                                    headDimension: hd, scale: scale,
-                                   scores: state.scores + piece * state.scoreCapacity,
-                                   scoreCapacity: state.scoreCapacity,
+                                   scores: state.scores + head * state.scoreCapacity + part * scratch,
+                                   scoreCapacity: scratch,
                                    out: state.attention + first * qW + head * hd, outStride: qW)
         }
         let pieces = config.headCount * parts

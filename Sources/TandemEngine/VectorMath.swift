@@ -51,7 +51,12 @@ public enum VectorMath {
         let r = v.addingProduct(n, Vector(repeating: -0.693_145_75))
             .addingProduct(n, Vector(repeating: -1.428_606_8e-6))
         var p = Vector(repeating: 1.0 / 720)
-        for c: Float in [1.0 / 120, 1.0 / 24, 1.0 / 6, 0.5, 1, 1] { p = Vector(repeating: c).addingProduct(p, r) }
+        p = Vector(repeating: 1.0 / 120).addingProduct(p, r)
+        p = Vector(repeating: 1.0 / 24).addingProduct(p, r)
+        p = Vector(repeating: 1.0 / 6).addingProduct(p, r)
+        p = Vector(repeating: 0.5).addingProduct(p, r)
+        p = Vector(repeating: 1).addingProduct(p, r)
+        p = Vector(repeating: 1).addingProduct(p, r)
         // 2^n: adding 1.5 * 2^23 puts n in the low mantissa bits.
         let shifted = unsafeBitCast(n + 12_582_912.0, to: SIMD8<UInt32>.self) &- 0x4B40_0000
         let scale = unsafeBitCast((shifted &+ 127) &<< 23, to: Vector.self)

@@ -44,7 +44,8 @@ public final class WorkerPool: @unchecked Sendable {
     }
 
     /// Runs body(i) for i in 0..<count, split over the pool's threads (the caller takes part);
-    /// returns when every call has finished. Calls must not overlap (one engine at a time).
+    /// returns when every call has finished. Calls from several threads (tests run engines side
+    /// by side) take turns on the pool's lock; a body must not call the same pool again.
     public func run(_ count: Int, _ body: (Int) -> Void) {
         guard threads > 1, count > 1 else {
             for i in 0..<count { body(i) }

@@ -2,8 +2,9 @@ import Testing
 import TandemEngine
 
 /// One thread and two threads give bit-identical logits (blocks of 1..9 tokens) and greedy
-/// output: every output row and attention head is computed whole by one thread, so the split
-/// must not change a single rounding. Reference: the one-thread run; tolerance: exact.
+/// output: every output element, norm row and attention row of a head is computed whole by one
+/// thread, so the split must not change a single rounding. Reference: the one-thread run;
+/// tolerance: exact.
 @Suite struct ThreadIdentityTests {
     @Test(arguments: [KernelBackend.packed, .openblas])
     func twoThreadsMatchOneBitForBit(backend: KernelBackend) throws {

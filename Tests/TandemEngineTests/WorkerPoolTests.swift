@@ -55,7 +55,8 @@ import TandemEngine
     /// finish: the barrier's counter is reset under the pool's lock. Reset outside it, one caller
     /// zeroed the other's count and left its threads spinning forever (seen as a hung test run).
     @Test func concurrentPhasedCallsFinish() {
-        let pool = WorkerPool.shared(threads: 3)
+        // A pool of its own (5 threads): if this hangs, it must not take the other tests' pool along.
+        let pool = WorkerPool.shared(threads: 5)
         let done = DispatchSemaphore(value: 0)
         for _ in 0..<2 {
             Thread {

@@ -9,7 +9,7 @@ public enum Phase: Int, CaseIterable, Sendable {
 /// Where time goes inside a model (or around it).
 public enum Component: Int, CaseIterable, Sendable {
     case embedding
-    case norm
+    case norm                // RMS norms (a block's at 2+ threads run inside the next product, timed there)
     case attentionProjection // q, k, v and output products
     case attentionScores     // rotary, cache writes, scores, softmax, values
     case feedForward         // gate/up products, SwiGLU, down product
