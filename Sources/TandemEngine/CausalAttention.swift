@@ -6,7 +6,8 @@ import CAttentionKernels
 /// sum of values keeps its output in registers (64 floats at a time), so a key costs a few cycles
 /// instead of a call per dot product and a load/store of the output per key. Inputs come
 /// 64-byte aligned (`KeyValueCache`, `ForwardState`): at malloc's 16 bytes every other 32-byte
-/// load straddled two cache lines and the value sum of 72 keys took 1.45x as long.
+/// load straddled two cache lines and the value sum of 72 keys took 1.45x as long (a throwaway
+/// C harness, not in the repository).
 ///
 /// Contract: row r's arithmetic does not depend on how many rows travel with it (every score is
 /// the same fused sequence, and the value sum runs over keys in order from zero, its partial sums

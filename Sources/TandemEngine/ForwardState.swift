@@ -15,9 +15,6 @@ public final class ForwardState: @unchecked Sendable {
     /// Positions a pass may attend over (cache length plus its block).
     let contextCapacity: Int
     let scoreCapacity: Int                         // contextCapacity x up to scoreRows rows
-    /// Pieces each head's rows may split into (blocks at several threads), each taking its share
-    /// of the head's scores scratch.
-    static let attentionParts = 2
     /// Captured residual streams: point p (0 = embeddings, l = after l layers) -> [maxTokens][width].
     private(set) var captured: [Int: UnsafeMutablePointer<Float>] = [:]
     /// Tokens of the last forward pass.

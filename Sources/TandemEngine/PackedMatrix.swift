@@ -46,12 +46,12 @@ public final class PackedMatrix: @unchecked Sendable {
             return
         }
         func panels(_ worker: Int) {
-            let start = panelCount * worker / workers, end = panelCount * (worker + 1) / workers
-            multiplyPanels(start..<end, x, xStride, tokens, y, yStride, accumulate, loop)
+            multiplyPanels(WorkerPool.share(of: panelCount, part: worker, parts: workers), x, xStride, tokens,
+                           y, yStride, accumulate, loop)
         }
         guard let prologue else { return WorkerPool.shared(threads: workers).run(workers, panels) }
         WorkerPool.shared(threads: workers).run(workers, prologue: { worker in
-            prologue(tokens * worker / workers ..< tokens * (worker + 1) / workers)
+            prologue(WorkerPool.share(of: tokens, part: worker, parts: workers))
         }, panels)
     }
 

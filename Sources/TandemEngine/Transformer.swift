@@ -129,7 +129,7 @@ public final class Transformer: @unchecked Sendable {
         }
         cache.extend(by: n)
         let finalNorm = normRows(weights.tensor(ParameterTable.finalNorm).baseAddress!, state)
-        let fused = threads > 1 && n > 1 // see normRows
+        let fused = Self.splitsRowWork(threads: threads, rows: n)
         if !fused { finalNorm(0..<n) }
         profiler?.lap(model: model, layer: -1, .norm, tokens: n)
         head.apply(state.normed, xStride: d, tokens: n, into: state.logitsStorage,
@@ -144,7 +144,7 @@ public final class Transformer: @unchecked Sendable {
         let d = config.width, hd = config.headDimension
         let qW = config.queryWidth, kvW = config.keyValueWidth, stride = qW + 2 * kvW
         let norm = normRows(weights.tensor(layer, .attentionNorm).baseAddress!, state)
-        let fused = threads > 1 && n > 1 // see normRows
+        let fused = Self.splitsRowWork(threads: threads, rows: n)
         if !fused { norm(0..<n) }
         profiler?.lap(model: profilerModel, layer: layer, .norm, tokens: n)
         let linears = layers[layer]
@@ -172,11 +172,11 @@ public final class Transformer: @unchecked Sendable {
         // head's rows in two: nine heads on two threads left one thread five heads to the other's
         // four), each part with its share of the head's scores scratch (at n >= 2 a share still
         // holds a row of the whole context: scoreCapacity >= 2 contextCapacity).
-        let parts = threads > 1 && n > 1 ? ForwardState.attentionParts : 1
+        let parts = fused ? 2 : 1
         let scratch = state.scoreCapacity / parts
         let attendPiece = { (piece: Int) in
             let head = piece / parts, part = piece % parts
-            let rows = n * part / parts ..< n * (part + 1) / parts
+            let rows = WorkerPool.share(of: n, part: part, parts: parts)
             guard !rows.isEmpty else { return }
             let first = rows.lowerBound
             CausalAttention.attend(queries: state.queryKeyValue + first * stride + head * hd, queryStride: stride,
@@ -189,17 +189,18 @@ public final class Transformer: @unchecked Sendable {
                                    out: state.attention + first * qW + head * hd, outStride: qW)
         }
         let pieces = config.headCount * parts
-        if threads > 1 && n > 1 {
+        if fused {
             // Every row rotated and cached (split over the threads) before any head attends.
             WorkerPool.shared(threads: threads).run(pieces, prologue: { thread in
-                rotate(n * thread / threads ..< n * (thread + 1) / threads)
+                rotate(WorkerPool.share(of: n, part: thread, parts: threads))
             }, attendPiece)
-        } else if threads > 1 {
-            rotate(0..<n)
-            WorkerPool.shared(threads: threads).run(pieces, attendPiece)
         } else {
             rotate(0..<n)
-            for piece in 0..<pieces { attendPiece(piece) }
+            if threads > 1 {
+                WorkerPool.shared(threads: threads).run(pieces, attendPiece)
+            } else {
+                for piece in 0..<pieces { attendPiece(piece) }
+            }
         }
         profiler?.lap(model: profilerModel, layer: layer, .attentionScores, tokens: n)
         linears.output.apply(state.attention, xStride: qW, tokens: n, into: state.residual,
@@ -207,10 +208,14 @@ public final class Transformer: @unchecked Sendable {
         profiler?.lap(model: profilerModel, layer: layer, .attentionProjection, tokens: n)
     }
 
-    // RMS norm of the residual rows into state.normed. With several threads and rows the norms
-    // run as the next product's prologue (each thread a share of the rows, in the product's own
-    // wake-up), their time counted in that product's timer lap; otherwise first, timed as `norm`
-    // (one row's norm on another core only moved it between caches: decode steps ran slower).
+    // Whether a pass's row work (norms, rotary and cache writes, SwiGLU) runs split over the
+    // threads as the prologue of the call that reads it (each thread a share of the rows, in that
+    // call's own wake-up; its time then counts in that call's timer lap), or first, on the calling
+    // thread, timed on its own. Only blocks split: one row's norm on another core only moved it
+    // between caches, and decode steps ran slower.
+    private static func splitsRowWork(threads: Int, rows: Int) -> Bool { threads > 1 && rows > 1 }
+
+    // RMS norm of the residual rows into state.normed (run as splitsRowWork says).
     private func normRows(_ weight: UnsafePointer<Float>, _ state: ForwardState) -> RowPrologue {
         let d = config.width, epsilon = config.normEpsilon
         return { rows in
@@ -224,7 +229,7 @@ public final class Transformer: @unchecked Sendable {
         let threads = settings.threads, profiler = settings.profiler, profilerModel = settings.profilerModel
         let d = config.width, f = config.feedForwardWidth
         let norm = normRows(weights.tensor(layer, .feedForwardNorm).baseAddress!, state)
-        let fused = threads > 1 && n > 1 // see normRows
+        let fused = Self.splitsRowWork(threads: threads, rows: n)
         if !fused { norm(0..<n) }
         profiler?.lap(model: profilerModel, layer: layer, .norm, tokens: n)
         let linears = layers[layer]

@@ -107,6 +107,12 @@ public final class WorkerPool: @unchecked Sendable {
         }
     }
 
+    /// Part `part` of `count` items cut into `parts` contiguous shares whose sizes differ by at
+    /// most one (a thread's panels of a product, its rows of a prologue).
+    public static func share(of count: Int, part: Int, parts: Int) -> Range<Int> {
+        count * part / parts ..< count * (part + 1) / parts
+    }
+
     /// CPU time the worker threads have used so far (seconds, all workers together): an idle
     /// pool must not add to it.
     public func workerCPUSeconds() -> Double {

@@ -144,24 +144,22 @@ public final class QuantizedMatrix: @unchecked Sendable {
         let activations = QuantizedActivations(tokens: tokens, columns: columns, offset: Self.weightOffset(type))
         defer { activations.deallocate() }
         let workers = min(max(threads, 1), panelCount)
-        if workers <= 1 || tokens == 1 {
-            // One row stays on the calling thread (moving it to another core cost more than it saved).
-            prologue?(0..<tokens)
-            activations.quantize(x, xStride: xStride, rows: 0..<tokens)
-            if workers <= 1 { return multiplyPanels(0..<panelCount, activations, y, yStride, accumulate) }
-            return WorkerPool.shared(threads: workers).run(workers) { worker in
-                let start = panelCount * worker / workers, end = panelCount * (worker + 1) / workers
-                multiplyPanels(start..<end, activations, y, yStride, accumulate)
-            }
+        func panels(_ worker: Int) {
+            multiplyPanels(WorkerPool.share(of: panelCount, part: worker, parts: workers), activations, y, yStride,
+                           accumulate)
         }
-        WorkerPool.shared(threads: workers).run(workers, prologue: { worker in
-            let rows = tokens * worker / workers ..< tokens * (worker + 1) / workers
+        func prepare(_ rows: Range<Int>) {
             prologue?(rows)
             activations.quantize(x, xStride: xStride, rows: rows)
-        }) { worker in
-            let start = panelCount * worker / workers, end = panelCount * (worker + 1) / workers
-            multiplyPanels(start..<end, activations, y, yStride, accumulate)
         }
+        // One row stays on the calling thread (moving it to another core cost more than it saved).
+        guard workers > 1, tokens > 1 else {
+            prepare(0..<tokens)
+            return workers > 1 ? WorkerPool.shared(threads: workers).run(workers, panels) : panels(0)
+        }
+        WorkerPool.shared(threads: workers).run(workers, prologue: { worker in
+            prepare(WorkerPool.share(of: tokens, part: worker, parts: workers))
+        }, panels)
     }
 
     private func multiplyPanels(_ panels: Range<Int>, _ x: QuantizedActivations,
