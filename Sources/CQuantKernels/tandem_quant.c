@@ -10,8 +10,11 @@
 //   y[r][j] = fma((float)(dot - offset * xsum) * 2^e, d[j], y[r][j])   (offset 128 Q8_0, 8 Q4_0, 0 Q4_1)
 //   y[r][j] = fma(m[j], 2^e * (float)xsum, y[r][j])                     (Q4_1)
 // The SIMD kernels form d[j] * 2^e instead (also exact: an integer add of e << 23 to d's
-// exponent field, zero d left alone), so the scale costs an integer add instead of a float
-// multiply on the pipes vpdpbusd needs, and every kernel (and the Swift oracle) gives the same bits.
+// exponent field), so the scale costs an integer add instead of a float multiply on the pipes
+// vpdpbusd needs, and every kernel (and the Swift oracle) gives the same bits. The add needs a
+// normal d: packing stores a zero d as 2^-14 with quants whose offset-corrected dot is 0, so no
+// kernel masks lanes (on Zen 4 a masked add takes a slot on the pipes vpdpbusd and vfmadd share:
+// measured, 8 per block of 8 rows cost about 5% of the product).
 #include "tandem_quant.h"
 #include <stdlib.h>
 #if defined(__x86_64__)
@@ -92,14 +95,13 @@ void panel_vnni(const tandem_quant_call *c, const int rows, const int kind) {
         __m512 m = _mm512_setzero_ps();
         if (kind == TANDEM_Q4_1) m = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(block + 32)));
         const __m512i d_bits = _mm512_castps_si512(d);
-        const __mmask16 nonzero = _mm512_test_epi32_mask(d_bits, _mm512_set1_epi32(0x7FFFFFFF));
         for (int r = 0; r < rows; r++) {
             const int64_t at = r * c->scale_stride + b;
             __m512i exact = dot[r][0];
             for (int h = 1; h < chains; h++) exact = _mm512_add_epi32(exact, dot[r][h]);
             if (offset) exact = _mm512_sub_epi32(exact, _mm512_set1_epi32(c->x_offset_sum[at]));
             const __m512i exponent = _mm512_set1_epi32(exponent_shift(c->x_scale[at]));
-            const __m512 scaled_d = _mm512_castsi512_ps(_mm512_mask_add_epi32(d_bits, nonzero, d_bits, exponent));
+            const __m512 scaled_d = _mm512_castsi512_ps(_mm512_add_epi32(d_bits, exponent));
             acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(exact), scaled_d, acc[r]);
             if (kind == TANDEM_Q4_1) acc[r] = _mm512_fmadd_ps(m, _mm512_set1_ps(c->x_scaled_sum[at]), acc[r]);
         }
@@ -180,18 +182,13 @@ void panel_avx2(const tandem_quant_call *c, const int rows) {
             m1 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(block + 48)));
         }
         const __m256i d_bits[2] = {_mm256_castps_si256(d0), _mm256_castps_si256(d1)};
-        const __m256i magnitude_bits = _mm256_set1_epi32(0x7FFFFFFF);
-        const __m256i zero_d[2] = {
-            _mm256_cmpeq_epi32(_mm256_and_si256(d_bits[0], magnitude_bits), _mm256_setzero_si256()),
-            _mm256_cmpeq_epi32(_mm256_and_si256(d_bits[1], magnitude_bits), _mm256_setzero_si256())};
         for (int r = 0; r < rows; r++) {
             const int64_t at = r * c->scale_stride + b;
             const __m256i exponent = _mm256_set1_epi32(exponent_shift(c->x_scale[at]));
             for (int h = 0; h < 2; h++) {
                 __m256i exact = dot[r][h];
                 if (offset) exact = _mm256_sub_epi32(exact, _mm256_set1_epi32(c->x_offset_sum[at]));
-                const __m256 scaled_d =
-                    _mm256_castsi256_ps(_mm256_add_epi32(d_bits[h], _mm256_andnot_si256(zero_d[h], exponent)));
+                const __m256 scaled_d = _mm256_castsi256_ps(_mm256_add_epi32(d_bits[h], exponent));
                 acc[r][h] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(exact), scaled_d, acc[r][h]);
                 if (kind == TANDEM_Q4_1)
                     acc[r][h] = _mm256_fmadd_ps(h ? m1 : m0, _mm256_set1_ps(c->x_scaled_sum[at]), acc[r][h]);

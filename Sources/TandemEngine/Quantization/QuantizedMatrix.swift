@@ -43,6 +43,11 @@ public struct QuantizedTensor {
 /// scale in RMS; see QuantizedKernelTests).
 public final class QuantizedMatrix: @unchecked Sendable {
     public static let panelWidth = 16
+    /// Rows from which a call prefetches the next panel into L2. With fewer rows the product is
+    /// bound by the weight stream, which the hardware prefetcher alone keeps faster: SmolLM2 Q4_1
+    /// on Zen 4, one thread, a decode step took 3.7 ms without and 4.6 ms with the prefetches,
+    /// 2 rows 4.0 vs 4.5, 4 rows even, 5-8 rows 5-10% longer without (A/B, `tandem bench-serve`).
+    static let prefetchRows = 4
     public let type: GGMLType
     public let rows: Int     // N, outputs
     public let columns: Int  // K, inputs, a multiple of 32
@@ -103,14 +108,20 @@ public final class QuantizedMatrix: @unchecked Sendable {
     /// Bytes of weights one product reads.
     public var byteCount: Int { panelCount * blocks * blockBytes }
 
-    /// Writes stored row `row` (its K / 32 GGML blocks at `source`) into its panel.
+    /// Writes stored row `row` (its K / 32 GGML blocks at `source`) into its panel. A block whose
+    /// scale d is zero (all its d * q terms are 0) is stored with d = 2^-14, the smallest normal
+    /// half, and quants equal to the kind's offset (Q8_0 0, Q4_0 8, Q4_1 0), so its offset-corrected
+    /// dot is exactly 0: the same result, and the kernels can scale d by 2^e with an unmasked
+    /// integer add to its exponent (tandem_quant.c).
     private func pack(row: Int, from source: UnsafeRawPointer) {
         let panel = row / Self.panelWidth, lane = row % Self.panelWidth
         let stored = type.blockBytes!, hasMinimum = type == .q4_1, quantOffset = hasMinimum ? 64 : 32
+        let smallestNormalHalf: UInt16 = 0x0400, neutralNibble: UInt8 = type == .q4_0 ? 8 : 0
         for b in 0..<blocks {
             let from = source + b * stored
             let block = storage + (panel * blocks + b) * blockBytes
-            block.storeBytes(of: from.loadUnaligned(as: UInt16.self), toByteOffset: 2 * lane, as: UInt16.self)
+            let d = from.loadUnaligned(as: UInt16.self), zeroScale = d & 0x7FFF == 0
+            block.storeBytes(of: zeroScale ? smallestNormalHalf : d, toByteOffset: 2 * lane, as: UInt16.self)
             if hasMinimum {
                 block.storeBytes(of: from.loadUnaligned(fromByteOffset: 2, as: UInt16.self),
                                  toByteOffset: 32 + 2 * lane, as: UInt16.self)
@@ -118,14 +129,15 @@ public final class QuantizedMatrix: @unchecked Sendable {
             let quants = block + quantOffset
             if type == .q8_0 {
                 for k in 0..<32 {
-                    let q = from.load(fromByteOffset: 2 + k, as: UInt8.self) ^ 0x80 // + 128 as unsigned
+                    let signed = zeroScale ? 0 : from.load(fromByteOffset: 2 + k, as: UInt8.self)
+                    let q = signed ^ 0x80 // + 128 as unsigned
                     quants.storeBytes(of: q, toByteOffset: 64 * (k / 4) + 4 * lane + k % 4, as: UInt8.self)
                 }
             } else {
                 let nibbles = from + (hasMinimum ? 4 : 2)
                 for k in 0..<32 {
                     let byte = nibbles.load(fromByteOffset: k % 16, as: UInt8.self)
-                    let q = k < 16 ? byte & 0x0F : byte >> 4
+                    let q = zeroScale ? neutralNibble : k < 16 ? byte & 0x0F : byte >> 4
                     let at = 64 * (k / 8) + 4 * lane + k % 4, shift: UInt8 = k % 8 < 4 ? 0 : 4
                     let old = quants.load(fromByteOffset: at, as: UInt8.self)
                     quants.storeBytes(of: old | q << shift, toByteOffset: at, as: UInt8.self)
@@ -182,7 +194,7 @@ public final class QuantizedMatrix: @unchecked Sendable {
                     x_scaled_sum: x.scaledSums + row * x.blocks,
                     scale_stride: Int64(x.blocks), y: y + row * yStride + panel * Self.panelWidth,
                     y_stride: Int64(yStride), width: Int32(width), accumulate: accumulate ? 1 : 0,
-                    prefetch: chunk == 0 ? next : nil)
+                    prefetch: chunk == 0 && r >= Self.prefetchRows ? next : nil)
                 kernel.run(&call, rows: r)
                 row += r
             }
