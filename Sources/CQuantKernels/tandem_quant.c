@@ -319,31 +319,41 @@ AVX2_TARGET static void quantize_rows_avx2(const float *x, int64_t x_stride, int
 }
 
 
-// The same bytes with 16 lanes: vpmovdb narrows, the horizontal max and sum run once per block.
+// The same bytes with 16 lanes: vpmovdb narrows. Two passes over a row's blocks: first every
+// block's maximum and exponent, then the quantization with the exponents known, so the long
+// per-block chain (maximum, exponent, scale, round, sum) is cut in two independent halves that
+// the core overlaps across blocks (a throwaway harness, 8 rows of 576 or 1536: 40 -> 27 cycles
+// per block).
 VNNI_TARGET static void quantize_rows_avx512(const float *x, int64_t x_stride, int rows, int columns,
                                              int32_t offset, int8_t *quants, float *scales,
                                              int32_t *offset_sums, float *scaled_sums) {
     const int blocks = columns / 32;
     const __m512 low = _mm512_set1_ps(-127), high = _mm512_set1_ps(127);
     for (int r = 0; r < rows; r++) {
+        const float *row = x + r * x_stride;
+        int8_t *out = quants + (int64_t)r * columns;
+        float *scale = scales + (int64_t)r * blocks;
         for (int b = 0; b < blocks; b++) {
-            const float *v = x + r * x_stride + 32 * b;
-            const __m512 a0 = _mm512_loadu_ps(v), a1 = _mm512_loadu_ps(v + 16);
+            const __m512 a0 = _mm512_loadu_ps(row + 32 * b), a1 = _mm512_loadu_ps(row + 32 * b + 16);
             // maxps returns its second operand when either is NaN: a NaN element is skipped.
             __m512 m = _mm512_max_ps(_mm512_abs_ps(a0), _mm512_setzero_ps());
             m = _mm512_max_ps(_mm512_abs_ps(a1), m);
-            const int e = block_exponent(_mm512_reduce_max_ps(m));
-            const __m512 inv = _mm512_set1_ps(power_of_two(-e));
+            scale[b] = power_of_two(block_exponent(_mm512_reduce_max_ps(m)));
+        }
+        for (int b = 0; b < blocks; b++) {
+            const __m512 a0 = _mm512_loadu_ps(row + 32 * b), a1 = _mm512_loadu_ps(row + 32 * b + 16);
+            const __m512 inv = _mm512_castsi512_ps( // 2^-e: (127 - e) << 23 = (254 << 23) - (e + 127) << 23
+                _mm512_sub_epi32(_mm512_set1_epi32(254 << 23), _mm512_castps_si512(_mm512_set1_ps(scale[b]))));
             __m512 s0 = _mm512_mul_ps(a0, inv), s1 = _mm512_mul_ps(a1, inv);
             s0 = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(s0, s0, _CMP_ORD_Q), s0); // NaN -> 0
             s1 = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(s1, s1, _CMP_ORD_Q), s1);
             const __m512i q0 = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(s0, low), high)); // ties to even
             const __m512i q1 = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(s1, low), high));
-            int8_t *out = quants + (int64_t)r * columns + 32 * b;
-            _mm_storeu_si128((__m128i *)out, _mm512_cvtepi32_epi8(q0));
-            _mm_storeu_si128((__m128i *)(out + 16), _mm512_cvtepi32_epi8(q1));
+            _mm_storeu_si128((__m128i *)(out + 32 * b), _mm512_cvtepi32_epi8(q0));
+            _mm_storeu_si128((__m128i *)(out + 32 * b + 16), _mm512_cvtepi32_epi8(q1));
             const int32_t sum = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
-            store_block(e, sum, offset, r * blocks + b, scales, offset_sums, scaled_sums);
+            offset_sums[(int64_t)r * blocks + b] = offset * sum;
+            scaled_sums[(int64_t)r * blocks + b] = scale[b] * (float)sum;
         }
     }
 }
