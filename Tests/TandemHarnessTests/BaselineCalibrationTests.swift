@@ -9,7 +9,7 @@ import TandemHarness
     /// A profile on disk whose primary costs 1000 + 100 n + 2 n c ns (n tokens, context c), a curve of
     /// the fit's own family (per-n levels and an n c term), with repeats spread +-10 ns.
     func writeProfile(_ directory: String, baselineExcess: Double?, isolatedDrift: Double? = nil,
-                      projection: Bool = false, extraOverheads: String = "") throws {
+                      projection: Bool = false, extraOverheads: String = "", moreRunExcesses: [Double] = []) throws {
         var samples = "model,quantity,tokens,context,repeat,nanoseconds\n"
         for repeatIndex in 0..<3 {
             for context in [16, 64] {
@@ -42,7 +42,8 @@ import TandemHarness
             let perToken = (isolated ?? 1100 + 2 * 30.5) + baselineExcess
             let header = "repeat,first_context,last_context,nanoseconds_per_token"
                 + (isolated == nil ? "" : ",isolated_nanoseconds_per_token")
-            let rows = (0..<2).map { "\($0),21,40,\(perToken)" + (isolated.map { ",\($0)" } ?? "") }
+            let perTokens = [perToken, perToken] + moreRunExcesses.map { perToken - baselineExcess + $0 }
+            let rows = perTokens.enumerated().map { "\($0),21,40,\($1)" + (isolated.map { ",\($0)" } ?? "") }
             try ([header] + rows).joined(separator: "\n").appending("\n")
                 .write(toFile: directory + "/profile_baseline.csv", atomically: true, encoding: .utf8)
         }
@@ -66,6 +67,17 @@ import TandemHarness
         let older = try CalibrationStage.load(directory: directory)
         #expect(older.baselineLoopOverhead == nil)
         #expect(older.roundCosts(secondary: "s", context: 64).baselineOverhead == 50)
+    }
+
+    /// One slow repeat of four (+680 ns, the quickstart profile had one of eight at +800 us) leaves
+    /// the loop overhead at the others' -120 (the median); the mean would be +80.
+    @Test func slowRepeatDoesNotMoveTheLoopOverhead() throws {
+        let directory = NSTemporaryDirectory() + "tandem-baseline-outlier-\(getpid())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try writeProfile(directory, baselineExcess: -120, isolatedDrift: 0, moreRunExcesses: [-120, 680])
+        let excess = try #require(try CalibrationStage.load(directory: directory).baselineLoopOverhead).mean
+        #expect(abs(excess - -120) < 0.5, "baseline loop overhead \(excess) with one slow repeat, expected -120")
     }
 
     /// With isolated steps timed beside each run, the excess is the paired difference: a machine
