@@ -5,7 +5,7 @@
 # its profile and finished sweep points, so two builds can be compared on the same measurements.
 # Prints each run's two report lines (probed and a-priori prediction quality).
 set -euo pipefail
-binary=$1 out=$2
+binary=$(realpath "$1") out=$(realpath -m "$2")
 shift 2
 scenarios=("$@")
 if [ ${#scenarios[@]} -eq 0 ]; then
@@ -21,6 +21,11 @@ for name in "${scenarios[@]}"; do
     fi
     rm -rf "${out:?}/$name"
     cp -r "results/$name" "$out/$name"
-    "$binary" run "scenarios/$name.toml" --results "$out/$name" --plots "$out/plots-$name" --resume --no-render \
-        2>&1 | grep "^report:" | sed "s/^/$name /"
+    if ! log=$("$binary" run "scenarios/$name.toml" --results "$out/$name" --plots "$out/plots-$name" \
+        --resume --no-render 2>&1); then
+        echo "reanalyse: $name failed:" >&2
+        echo "$log" | tail -5 >&2
+        continue
+    fi
+    echo "$log" | grep "^report:" | sed "s/^/$name /" || echo "reanalyse: $name printed no report" >&2
 done

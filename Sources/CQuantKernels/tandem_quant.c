@@ -14,7 +14,10 @@
 // vpdpbusd needs, and every kernel (and the Swift oracle) gives the same bits. The add needs a
 // normal d: packing stores a zero d as 2^-14 with quants whose offset-corrected dot is 0, so no
 // kernel masks lanes (on Zen 4 a masked add takes a slot on the pipes vpdpbusd and vfmadd share:
-// measured, 8 per block of 8 rows cost about 5% of the product).
+// measured, 8 per block of 8 rows cost about 5% of the product). The unused lanes of a partial
+// last panel keep d = 0 and produce garbage that the width mask discards. A GGUF d of infinity
+// or NaN is not supported: the add turns it into another value where the portable kernel gives
+// inf or NaN.
 #include "tandem_quant.h"
 #include <stdlib.h>
 #if defined(__x86_64__)
@@ -342,7 +345,7 @@ VNNI_TARGET static void quantize_rows_avx512(const float *x, int64_t x_stride, i
         }
         for (int b = 0; b < blocks; b++) {
             const __m512 a0 = _mm512_loadu_ps(row + 32 * b), a1 = _mm512_loadu_ps(row + 32 * b + 16);
-            const __m512 inv = _mm512_castsi512_ps( // 2^-e: (127 - e) << 23 = (254 << 23) - (e + 127) << 23
+            const __m512 inv = _mm512_castsi512_ps( // 2^-e: (127 - e) << 23 = (254 << 23) - ((e + 127) << 23)
                 _mm512_sub_epi32(_mm512_set1_epi32(254 << 23), _mm512_castps_si512(_mm512_set1_ps(scale[b]))));
             __m512 s0 = _mm512_mul_ps(a0, inv), s1 = _mm512_mul_ps(a1, inv);
             s0 = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(s0, s0, _CMP_ORD_Q), s0); // NaN -> 0

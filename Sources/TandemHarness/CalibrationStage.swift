@@ -239,10 +239,11 @@ public enum CalibrationStage {
                 return run.nanosecondsPerToken - contexts.reduce(0) { $0 + step($1) } / Double(contexts.count)
             }
             // The median: one repeat in eight read +800 us (quickstart) and pulled the mean to 3x
-            // the median. Its standard error is the normal-theory sqrt(pi / 2) sd / sqrt(n).
+            // the median. Its standard error is the normal-theory sqrt(pi / 2) sigma / sqrt(n), with
+            // sigma from the MAD (the plain standard deviation would carry the slow repeat back in).
             let s = Statistics.summarize(excess)
-            let standardError = s.count > 1 ? (Double.pi / 2).squareRoot() * s.standardDeviation
-                / Double(s.count).squareRoot() : 0
+            let standardError = s.count > 1 ? (Double.pi / 2).squareRoot()
+                * Statistics.robustStandardDeviation(excess) / Double(s.count).squareRoot() : 0
             baselineLoopOverhead = (s.median, standardError)
             table.append(["primary", "baseline_loop_overhead", "median", .real(s.median), .real(standardError),
                           "", .integer(s.count), ""])

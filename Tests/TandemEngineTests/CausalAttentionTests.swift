@@ -105,9 +105,10 @@ import TandemEngine
 
     /// The C score kernel (eight keys per pass, a transposing reduction) against its arithmetic
     /// written one key at a time in Swift (`portableScores`): the same bits, for every key count
-    /// 1-40 (0-7 keys in the last pass) and head dimensions 8, 64 and 136.
+    /// 1-40 (0-7 keys in the last pass) and head dimensions 8, 64, 128 and 136 (64 and 128 have their
+    /// own unrolled kernel copies).
     @Test(.enabled(if: CausalAttention.vectorScores, "the C kernel runs only on CPUs with AVX2 and FMA"),
-          arguments: [8, 64, 136])
+          arguments: [8, 64, 128, 136])
     func scoreKernelMatchesItsPortableArithmetic(headDimension hd: Int) throws {
         let keyCount = 40
         let q = randomValues(hd, seed: 7, magnitude: 3), k = randomValues(keyCount * hd, seed: 8, magnitude: 1)

@@ -142,6 +142,51 @@ import TandemEngine
     /// Activations that int8 holds exactly (integers with 127 in every block, so scale 1): the
     /// product must equal the dequantized reference to float rounding (relative 2e-6 of sum |x w|).
     /// Independent of the portable kernel, so a layout error shared by both kernels fails here.
+    /// GGUF blocks whose scale d is +0 or -0 but whose quants are not neutral (a file may hold
+    /// them; ggml's own quantizer writes neutral ones): their d * q terms are 0 and a Q4_1 block
+    /// keeps its minimum m. Packing must substitute neutral quants for them; reference: ggml's
+    /// dequantization in Double, integer activations, relative tolerance 2e-6 of sum |x w|.
+    @Test(arguments: types)
+    func zeroScaleBlocksWithStrayQuants(type: GGMLType) {
+        let outputs = 37, inputs = 96, blockBytes = type.blockBytes!, blocks = outputs * inputs / 32
+        var generator = SeededGenerator(seed: 11)
+        var bytes = GGMLQuantize.bytes(type, randomValues(outputs * inputs, seed: 12))
+        for block in stride(from: 1, to: blocks, by: 3) {
+            let zero: UInt16 = block % 2 == 0 ? 0x0000 : 0x8000, at = block * blockBytes
+            bytes[at] = UInt8(zero & 0xFF)
+            bytes[at + 1] = UInt8(zero >> 8)
+            let quants = type == .q4_1 ? 4 : 2 // Q4_1 keeps its minimum (bytes 2-3)
+            for k in quants..<blockBytes { bytes[at + k] = UInt8(truncatingIfNeeded: generator.next()) }
+        }
+        var reference = [Float](repeating: 0, count: outputs * inputs)
+        bytes.withUnsafeBytes { raw in
+            reference.withUnsafeMutableBufferPointer {
+                GGMLDequantize.run(type, raw.baseAddress!, count: outputs * inputs, into: $0.baseAddress!)
+            }
+        }
+        let tokens = 5
+        let x = (0..<(tokens * inputs)).map { _ in Float(Int(generator.next() % 255) - 127) }
+        for kernel in QuantizedKernel.allCases where kernel.isAvailable {
+            let matrix = bytes.withUnsafeBytes { raw in
+                QuantizedMatrix(parts: [QuantizedTensor(type: type, rows: outputs, columns: inputs,
+                                                        data: raw.baseAddress!)], kernel: kernel)
+            }
+            let y = product(matrix, x, tokens: tokens)
+            var worst = 0.0
+            for r in 0..<tokens {
+                for o in 0..<outputs {
+                    var exact = 0.0, magnitude = 0.0
+                    for k in 0..<inputs {
+                        exact += Double(x[r * inputs + k]) * Double(reference[o * inputs + k])
+                        magnitude += abs(Double(x[r * inputs + k]) * Double(reference[o * inputs + k]))
+                    }
+                    worst = max(worst, abs(Double(y[r * outputs + o]) - exact) / max(magnitude, 1))
+                }
+            }
+            #expect(worst <= 2e-6, "\(kernel) \(type): worst relative difference \(worst), tolerance 2e-6")
+        }
+    }
+
     @Test(arguments: types)
     func exactActivationsGiveDequantizedProduct(type: GGMLType) {
         for shape in Self.shapes {

@@ -43,7 +43,8 @@ public struct QuantizedTensor {
 /// scale in RMS; see QuantizedKernelTests).
 public final class QuantizedMatrix: @unchecked Sendable {
     public static let panelWidth = 16
-    /// Rows from which a call prefetches the next panel into L2. With fewer rows the product is
+    /// Tokens from which a product's first row chunk prefetches the next panel into L2 (AVX2 chunks
+    /// hold at most 4 rows, so the count is of the product's rows). With fewer the product is
     /// bound by the weight stream, which the hardware prefetcher alone keeps faster: SmolLM2 Q4_1
     /// on Zen 4, one thread, a decode step took 3.7 ms without and 4.6 ms with the prefetches,
     /// 2 rows 4.0 vs 4.5, 4 rows even, 5-8 rows 5-10% longer without (A/B, `tandem bench-serve`).
@@ -194,7 +195,7 @@ public final class QuantizedMatrix: @unchecked Sendable {
                     x_scaled_sum: x.scaledSums + row * x.blocks,
                     scale_stride: Int64(x.blocks), y: y + row * yStride + panel * Self.panelWidth,
                     y_stride: Int64(yStride), width: Int32(width), accumulate: accumulate ? 1 : 0,
-                    prefetch: chunk == 0 && r >= Self.prefetchRows ? next : nil)
+                    prefetch: chunk == 0 && tokens >= Self.prefetchRows ? next : nil)
                 kernel.run(&call, rows: r)
                 row += r
             }
