@@ -142,6 +142,23 @@ import TandemEngine
     /// Activations that int8 holds exactly (integers with 127 in every block, so scale 1): the
     /// product must equal the dequantized reference to float rounding (relative 2e-6 of sum |x w|).
     /// Independent of the portable kernel, so a layout error shared by both kernels fails here.
+    /// Largest |y - x . reference^T| / sum |x w| over all outputs (Double; a zero sum counts as 1).
+    func worstRelativeDifference(_ y: [Float], _ x: [Float], _ reference: [Float], tokens: Int, outputs: Int,
+                                 inputs: Int) -> Double {
+        var worst = 0.0
+        for r in 0..<tokens {
+            for o in 0..<outputs {
+                var exact = 0.0, magnitude = 0.0
+                for k in 0..<inputs {
+                    exact += Double(x[r * inputs + k]) * Double(reference[o * inputs + k])
+                    magnitude += abs(Double(x[r * inputs + k]) * Double(reference[o * inputs + k]))
+                }
+                worst = max(worst, abs(Double(y[r * outputs + o]) - exact) / max(magnitude, 1))
+            }
+        }
+        return worst
+    }
+
     /// GGUF blocks whose scale d is +0 or -0 but whose quants are not neutral (a file may hold
     /// them; ggml's own quantizer writes neutral ones): their d * q terms are 0 and a Q4_1 block
     /// keeps its minimum m. Packing must substitute neutral quants for them; reference: ggml's
@@ -171,18 +188,8 @@ import TandemEngine
                 QuantizedMatrix(parts: [QuantizedTensor(type: type, rows: outputs, columns: inputs,
                                                         data: raw.baseAddress!)], kernel: kernel)
             }
-            let y = product(matrix, x, tokens: tokens)
-            var worst = 0.0
-            for r in 0..<tokens {
-                for o in 0..<outputs {
-                    var exact = 0.0, magnitude = 0.0
-                    for k in 0..<inputs {
-                        exact += Double(x[r * inputs + k]) * Double(reference[o * inputs + k])
-                        magnitude += abs(Double(x[r * inputs + k]) * Double(reference[o * inputs + k]))
-                    }
-                    worst = max(worst, abs(Double(y[r * outputs + o]) - exact) / max(magnitude, 1))
-                }
-            }
+            let worst = worstRelativeDifference(product(matrix, x, tokens: tokens), x, reference, tokens: tokens,
+                                                outputs: outputs, inputs: inputs)
             #expect(worst <= 2e-6, "\(kernel) \(type): worst relative difference \(worst), tolerance 2e-6")
         }
     }
@@ -200,18 +207,8 @@ import TandemEngine
                     let x = (0..<(tokens * inputs)).map { i -> Float in
                         i % 32 == 5 ? 127 : Float(Int(generator.next() % 255) - 127)
                     }
-                    let y = product(quantized, x, tokens: tokens)
-                    var worst = 0.0
-                    for r in 0..<tokens {
-                        for o in 0..<outputs {
-                            var exact = 0.0, magnitude = 0.0
-                            for k in 0..<inputs {
-                                exact += Double(x[r * inputs + k]) * Double(reference[o * inputs + k])
-                                magnitude += abs(Double(x[r * inputs + k]) * Double(reference[o * inputs + k]))
-                            }
-                            worst = max(worst, abs(Double(y[r * outputs + o]) - exact) / magnitude)
-                        }
-                    }
+                    let worst = worstRelativeDifference(product(quantized, x, tokens: tokens), x, reference,
+                                                        tokens: tokens, outputs: outputs, inputs: inputs)
                     let message = "\(kernel) \(type) N=\(outputs) K=\(inputs) n=\(tokens): worst relative "
                         + "difference \(worst), tolerance 2e-6"
                     #expect(worst <= 2e-6, "\(message)")
