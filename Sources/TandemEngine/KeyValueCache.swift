@@ -29,8 +29,7 @@ public final class ContiguousKeyValueCache: KeyValueCache, @unchecked Sendable {
         headDimension = config.headDimension
         let count = layers * 2 * heads * self.capacity * headDimension
         // 64-byte aligned (malloc's 16 split every other 32-byte load of attention over a cache
-        // line: its value sum ran 1.45x slower in a throwaway C
-        // harness), on huge pages when large.
+        // line: its value sum ran 1.45x slower in a throwaway C harness), on huge pages when large.
         storage = HugePages.allocate(byteCount: max(count, 1) * MemoryLayout<Float>.stride)
             .bindMemory(to: Float.self, capacity: max(count, 1))
     }

@@ -128,13 +128,11 @@ public final class Transformer: @unchecked Sendable {
             state.captured[layer + 1].map { $0.update(from: state.residual, count: n * d) }
         }
         cache.extend(by: n)
-        let finalNorm = normRows(weights.tensor(ParameterTable.finalNorm).baseAddress!, state)
-        let fused = Self.splitsRowWork(threads: threads, rows: n)
-        if !fused { finalNorm(0..<n) }
+        let finalNorm = Self.rowWork(normRows(weights.tensor(ParameterTable.finalNorm).baseAddress!, state),
+                                     threads: threads, rows: n)
         profiler?.lap(model: model, layer: -1, .norm, tokens: n)
         head.apply(state.normed, xStride: d, tokens: n, into: state.logitsStorage,
-                   yStride: config.vocabularySize, accumulate: false, threads: threads,
-                   prologue: fused ? finalNorm : nil)
+                   yStride: config.vocabularySize, accumulate: false, threads: threads, prologue: finalNorm)
         profiler?.lap(model: model, layer: -1, .lmHead, tokens: n)
     }
 
@@ -143,14 +141,13 @@ public final class Transformer: @unchecked Sendable {
         let threads = settings.threads, profiler = settings.profiler, profilerModel = settings.profilerModel
         let d = config.width, hd = config.headDimension
         let qW = config.queryWidth, kvW = config.keyValueWidth, stride = qW + 2 * kvW
-        let norm = normRows(weights.tensor(layer, .attentionNorm).baseAddress!, state)
-        let fused = Self.splitsRowWork(threads: threads, rows: n)
-        if !fused { norm(0..<n) }
+        let norm = Self.rowWork(normRows(weights.tensor(layer, .attentionNorm).baseAddress!, state),
+                                threads: threads, rows: n)
         profiler?.lap(model: profilerModel, layer: layer, .norm, tokens: n)
         let linears = layers[layer]
         linears.queryKeyValue.apply(state.normed, xStride: d, tokens: n, into: state.queryKeyValue,
-                                    yStride: stride, accumulate: false, threads: threads,
-                                    prologue: fused ? norm : nil)
+                                    yStride: stride, accumulate: false, threads: threads, prologue: norm)
+        let fused = Self.splitsRowWork(threads: threads, rows: n)
         profiler?.lap(model: profilerModel, layer: layer, .attentionProjection, tokens: n)
         // Rotate queries and keys, then append keys and values to the cache.
         let rotate = { (rows: Range<Int>) in
@@ -215,6 +212,16 @@ public final class Transformer: @unchecked Sendable {
     // between caches, and decode steps ran slower.
     private static func splitsRowWork(threads: Int, rows: Int) -> Bool { threads > 1 && rows > 1 }
 
+    // Row work for the product that reads it: run now on every row (returning nil), or returned
+    // as that product's prologue when splitsRowWork says so.
+    private static func rowWork(_ work: @escaping RowPrologue, threads: Int, rows: Int) -> RowPrologue? {
+        guard splitsRowWork(threads: threads, rows: rows) else {
+            work(0..<rows)
+            return nil
+        }
+        return work
+    }
+
     // RMS norm of the residual rows into state.normed (run as splitsRowWork says).
     private func normRows(_ weight: UnsafePointer<Float>, _ state: ForwardState) -> RowPrologue {
         let d = config.width, epsilon = config.normEpsilon
@@ -228,22 +235,20 @@ public final class Transformer: @unchecked Sendable {
     private func feedForwardBlock(layer: Int, tokens n: Int, state: ForwardState, settings: ForwardSettings) {
         let threads = settings.threads, profiler = settings.profiler, profilerModel = settings.profilerModel
         let d = config.width, f = config.feedForwardWidth
-        let norm = normRows(weights.tensor(layer, .feedForwardNorm).baseAddress!, state)
-        let fused = Self.splitsRowWork(threads: threads, rows: n)
-        if !fused { norm(0..<n) }
+        let norm = Self.rowWork(normRows(weights.tensor(layer, .feedForwardNorm).baseAddress!, state),
+                                threads: threads, rows: n)
         profiler?.lap(model: profilerModel, layer: layer, .norm, tokens: n)
         let linears = layers[layer]
         linears.gateUp.apply(state.normed, xStride: d, tokens: n, into: state.gateUp,
-                             yStride: 2 * f, accumulate: false, threads: threads, prologue: fused ? norm : nil)
-        let swiGLU = { (rows: Range<Int>) in
+                             yStride: 2 * f, accumulate: false, threads: threads, prologue: norm)
+        let swiGLU = Self.rowWork({ rows in
             for row in rows {
                 let gateUp = state.gateUp + row * 2 * f
                 VectorMath.swiGLU(gateUp, gateUp + f, state.activation + row * f, f)
             }
-        }
-        if !fused { swiGLU(0..<n) }
+        }, threads: threads, rows: n)
         linears.down.apply(state.activation, xStride: f, tokens: n, into: state.residual,
-                           yStride: d, accumulate: true, threads: threads, prologue: fused ? swiGLU : nil)
+                           yStride: d, accumulate: true, threads: threads, prologue: swiGLU)
         profiler?.lap(model: profilerModel, layer: layer, .feedForward, tokens: n)
     }
 }

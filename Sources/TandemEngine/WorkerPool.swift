@@ -71,11 +71,7 @@ public final class WorkerPool: @unchecked Sendable {
                 sleeping.unlock()
             }
             for i in stride(from: 0, to: count, by: threads) { escapable(i) }
-            var spins = 0
-            while pending.load(ordering: .acquiring) > 0 {
-                spins += 1
-                if spins > 20_000 { sched_yield() }
-            }
+            Self.spin { pending.load(ordering: .acquiring) == 0 }
             task = nil
         }
     }
@@ -98,12 +94,19 @@ public final class WorkerPool: @unchecked Sendable {
         dispatch(threads) { thread in
             prologue(thread)
             arrived.add(1, ordering: .acquiringAndReleasing)
-            var spins = 0
-            while arrived.load(ordering: .acquiring) < threads {
-                spins += 1
-                if spins > 20_000 { sched_yield() }
-            }
+            Self.spin { arrived.load(ordering: .acquiring) == threads }
             for i in stride(from: thread, to: count, by: threads) { body(i) }
+        }
+    }
+
+    // Waits for `done` on this thread: spins (the other threads' shares end microseconds apart),
+    // yielding the core after 20,000 checks.
+    @inline(__always)
+    private static func spin(until done: () -> Bool) {
+        var spins = 0
+        while !done() {
+            spins += 1
+            if spins > 20_000 { sched_yield() }
         }
     }
 
