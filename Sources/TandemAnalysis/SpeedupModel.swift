@@ -17,6 +17,10 @@ public struct RoundCosts: Sendable {
     /// A policy's cost of judging one drafted candidate (confidence, router; 0 for policies that
     /// fix the round's length before drafting). Charged per secondary step by `PolicyRounds`.
     public var judgeStep: Double = 0
+    /// When not empty: draft step k + 1 of a round costs `draftSteps[k]` (steps past the end
+    /// cost the last entry), as measured inside real rounds; replaces the cold + warm pricing
+    /// of `drafting`, which assumes every step after the first is as warm as an isolated third.
+    public var draftSteps: [Double] = []
 
     public init(primary: @escaping @Sendable (Int) -> Double, secondaryStep: Double, secondaryFirstStep: Double? = nil,
                 projection: @escaping @Sendable (Int) -> Double, roundOverhead: Double, baselineOverhead: Double) {
@@ -31,8 +35,12 @@ public struct RoundCosts: Sendable {
     /// Time per token of the primary alone.
     public var baselinePerToken: Double { primary(1) + baselineOverhead }
 
-    /// Drafting g tokens: one cold step, then warm ones.
-    public func drafting(_ g: Int) -> Double { g > 0 ? secondaryFirstStep + Double(g - 1) * secondaryStep : 0 }
+    /// Drafting g tokens: one cold step, then warm ones (or the in-round `draftSteps`).
+    public func drafting(_ g: Int) -> Double {
+        guard g > 0 else { return 0 }
+        guard let last = draftSteps.last else { return secondaryFirstStep + Double(g - 1) * secondaryStep }
+        return draftSteps.prefix(g).reduce(0, +) + Double(max(g - draftSteps.count, 0)) * last
+    }
 
     /// The same costs for a drafter that does not read the primary's states (a tandem secondary's
     /// model drafting as a plain one, in `speed`): no projection.

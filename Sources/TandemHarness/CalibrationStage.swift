@@ -25,6 +25,9 @@ public struct CalibratedCosts {
     /// the probed one has the measured baselines themselves.
     public var baselineLoopOverhead: (mean: Double, standardError: Double)?
     public var limits: MachineLimits
+    /// Per secondary: its draft steps timed inside real rounds (empty for older profiles, whose
+    /// a-priori drafting stays one cold plus warm steps).
+    public var inRoundDraftSteps: [String: InRoundDraftSteps] = [:]
 
     /// Costs at context `c` for `secondary` (coefficients optionally drawn from their
     /// uncertainty by `random`). With `local` (a sweep point's costs: the primary-alone runs'
@@ -90,6 +93,16 @@ public struct CalibratedCosts {
                                baselineOverhead: draw(measuredBaseline ? tokenOverhead
                                                       : baselineLoopOverhead ?? tokenOverhead))
         costs.judgeStep = judgeCosts[secondary]?[policy].map(draw) ?? 0
+        // A priori, drafting is priced by the steps timed inside rounds, moved from the runs'
+        // context to c by the fitted warm step. The probed prediction has its own probe.
+        if !measuredBaseline, let inRound = inRoundDraftSteps[secondary] {
+            let warm = secondaries[secondary]!, beta = warm.monotone(warm.fit.coefficients)
+            func fittedStep(_ context: Int) -> Double {
+                zip(warm.basis(tokens: 1, context: context), beta).reduce(0) { $0 + $1.0 * $1.1 }
+            }
+            let scale = fittedStep(c) / fittedStep(inRound.context)
+            costs.draftSteps = inRound.steps.map { draw($0) * (scale.isFinite && scale > 0 ? scale : 1) }
+        }
         return costs
     }
 }
@@ -107,8 +120,10 @@ public enum CalibrationStage {
                                 expectation: "profile results missing: run the profile stage first")
         }
         let baselineRuns = try context.readRecords(ProfileBaselineRun.self, ProfileStage.baselineFile) ?? []
+        let draftSteps = try context.readRecords(ProfileDraftSteps.self, ProfileStage.draftStepsFile) ?? []
         let (costs, table) = fit(samples: samples, overheads: overheads, baselineRuns: baselineRuns,
-                                 limits: limitsRecord, secondaries: context.secondaries.map(\.name))
+                                 draftSteps: draftSteps, limits: limitsRecord,
+                                 secondaries: context.secondaries.map(\.name))
         try context.write(table, to: "calibration.csv")
         try writeLayers(context)
         try writeBlockCost(context, primary: costs.primary, observations: observations(samples, "primary", "forward"),
@@ -139,8 +154,10 @@ public enum CalibrationStage {
         let baselinePath = directory + "/" + ProfileStage.baselineFile
         let baselineRuns = FileManager.default.fileExists(atPath: baselinePath)
             ? try read(ProfileBaselineRun.self, ProfileStage.baselineFile) : []
+        let draftSteps = FileManager.default.fileExists(atPath: directory + "/" + ProfileStage.draftStepsFile)
+            ? try read(ProfileDraftSteps.self, ProfileStage.draftStepsFile) : []
         return fit(samples: samples, overheads: try read(ProfileOverhead.self, ProfileStage.overheadsFile),
-                   baselineRuns: baselineRuns, limits: limits, secondaries: names).costs
+                   baselineRuns: baselineRuns, draftSteps: draftSteps, limits: limits, secondaries: names).costs
     }
 
     static func observations(_ samples: [ProfileSample], _ model: String, _ quantity: String) -> [CostObservation] {
@@ -156,6 +173,7 @@ public enum CalibrationStage {
 
     /// The weighted least-squares fits of the profiled costs and their calibration table.
     static func fit(samples: [ProfileSample], overheads: [ProfileOverhead], baselineRuns: [ProfileBaselineRun] = [],
+                    draftSteps: [ProfileDraftSteps] = [],
                     limits limitsRecord: MachineLimitsRecord,
                     secondaries names: [String]) -> (costs: CalibratedCosts, table: CSVTable) {
         let limits = MachineLimits(peakFlops: limitsRecord.peakGigaflops * 1e9,
@@ -257,12 +275,18 @@ public enum CalibrationStage {
             table.append(["primary", "decode_step_isolated", "mean", .real(s.mean), .real(standardError), "",
                           .integer(s.count), ""])
         }
-        let costs = CalibratedCosts(primary: primary, secondaries: secondaries, secondariesCold: secondariesCold,
+        var costs = CalibratedCosts(primary: primary, secondaries: secondaries, secondariesCold: secondariesCold,
                                     projections: projections,
                                     roundOverheads: roundOverheads.mapValues { (mean: $0.0, standardError: $0.1) },
                                     tokenOverhead: (mean: tokenOverhead.0, standardError: tokenOverhead.1),
                                     judgeCosts: judgeCosts,
                                     baselineLoopOverhead: baselineLoopOverhead, limits: limits)
+        costs.inRoundDraftSteps = InRoundDraftSteps.fit(draftSteps).filter { secondaries[$0.key] != nil }
+        for name in names {
+            guard let inRound = costs.inRoundDraftSteps[name] else { continue }
+            let runs = Set(draftSteps.filter { $0.secondary == name }.map(\.repeatIndex)).count
+            for row in inRound.tableRows(secondary: name, runs: runs) { table.append(row) }
+        }
         return (costs, table)
     }
 

@@ -15,6 +15,9 @@ public enum ProfileStage {
     /// The primary-alone loop's cost per token in the profile's own autoregressive runs (the
     /// a-priori prediction prices the sweep's baselines by it). Optional: older profiles lack it.
     public static let baselineFile = "profile_baseline.csv"
+    /// Each secondary's draft steps timed inside real rounds (the a-priori prediction prices
+    /// drafting by them). Optional: older profiles lack it.
+    public static let draftStepsFile = "profile_draft_steps.csv"
 
     public static func isComplete(_ context: RunContext) -> Bool {
         [samplesFile, layersFile, overheadsFile, limitsFile, acceptanceFile, policiesFile]
@@ -122,6 +125,8 @@ public enum ProfileStage {
         let acceptance = try profileAcceptance(context)
         try context.checkStop(stage: "profile", saved: unsaved)
         let policies = try profilePolicies(context)
+        try context.checkStop(stage: "profile", saved: unsaved)
+        let draftSteps = try profileDraftSteps(context)
         try context.write([limitsRecord], to: limitsFile)
         try context.write(samples, to: samplesFile)
         try context.write(layers, to: layersFile)
@@ -129,6 +134,7 @@ public enum ProfileStage {
         try context.write(baselineRuns, to: baselineFile)
         try context.write(acceptance, to: acceptanceFile)
         try context.write(policies, to: policiesFile)
+        try context.write(draftSteps, to: draftStepsFile)
     }
 
     /// Each adaptive-policy sweep point run once, as the sweep will run it (plan, models,
@@ -155,6 +161,50 @@ public enum ProfileStage {
                                             draftLengthHistogram: t.draftLengthHistogram))
         }
         if !records.isEmpty { context.log("profile: \(records.count) adaptive-policy point(s) run once") }
+        return records
+    }
+
+    /// Each secondary's draft steps timed inside real rounds: `repeats` fixed-policy runs of the
+    /// first speculative strategy that drafts with it, at the sweep's largest gamma, first
+    /// context, tokens, threads and acceptance (oracle alphas or the models'). An isolated step
+    /// is not what a round pays: after a verification pass the secondary needs several steps to
+    /// warm up again, and the profile's isolated third step (280 us for quickstart's s10) sat
+    /// at 0.6x the sweep probes' (450-500 us), while steps 5 on ran at 240-280 us.
+    static func profileDraftSteps(_ context: RunContext) throws -> [ProfileDraftSteps] {
+        let scenario = context.scenario, sweep = scenario.sweep
+        guard let gamma = sweep.gammas.max() else { return [] }
+        let c = sweep.contexts.first ?? 64, threads = sweep.threads.first ?? 1
+        let tokens = min(sweep.tokens, context.primary.config.maxContext - c - gamma - 2)
+        let prompt = ModelFactory.prompt(sweep.prompt, length: c, tokenizer: context.tokenizer)
+        let listed = sweep.secondaries.compactMap { scenario.secondary(named: $0) }
+        var records: [ProfileDraftSteps] = []
+        for secondary in context.secondaries {
+            guard let strategy = sweep.strategies.first(where: { strategy in
+                strategy.isSpeculative && SweepSettings.drafters(for: strategy, among: listed)
+                    .contains { $0.name == secondary.name }
+            }) else { continue }
+            let plan = DecodingPlan(strategy: strategy, policy: .fixed, gamma: gamma, gammaMax: gamma,
+                                    minimumProbability: sweep.pMin, tau: sweep.tau, sampling: sweep.sampling,
+                                    oracleAlphas: sweep.alphas.first, oracleSampling: sweep.oracleSampling)
+            let models = DecodingModelSet(primary: context.primary, secondary: secondary.model,
+                                          tandem: secondary.tandem, router: nil)
+            for repeatIndex in 0..<max(sweep.repeats, 1) {
+                try context.checkStop(stage: "profile", saved: unsaved)
+                var decoding = try DecodingFactory.strategy(plan, models: models,
+                                                            seed: scenario.seed &+ 7 &+ UInt64(repeatIndex),
+                                                            capacity: c + tokens + plan.lookahead + 1,
+                                                            settings: DecodingSettings(threads: threads))
+                _ = decoding.generate(prompt: prompt, maxTokens: tokens)
+                let t = decoding.telemetry
+                for (index, steps) in t.draftStepsByPosition.enumerated() where steps > 0 {
+                    records.append(ProfileDraftSteps(
+                        secondary: secondary.name, strategy: strategy, gamma: gamma, context: c, tokens: tokens,
+                        repeatIndex: repeatIndex, position: index + 1, steps: steps,
+                        nanoseconds: Double(t.draftStepNanosecondsByPosition[index])))
+                }
+            }
+        }
+        if !records.isEmpty { context.log("profile: draft steps timed inside rounds (gamma \(gamma))") }
         return records
     }
 

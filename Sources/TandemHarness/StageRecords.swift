@@ -195,3 +195,45 @@ extension ProfilePolicyRun {
         draftLengthHistogram = try row.integers("draft_length_histogram")
     }
 }
+
+/// profile_draft_steps.csv: a secondary's draft steps timed inside real rounds (a fixed-policy
+/// run at the sweep's largest gamma), per repeat and step position: how many ran and their
+/// total wall time. Step 1 follows the previous round's verification pass.
+public struct ProfileDraftSteps: CSVRecord {
+    public var secondary: String
+    public var strategy: StrategyKind
+    public var gamma: Int
+    /// The run's prompt length and tokens generated (its steps span context ... context + tokens).
+    public var context: Int
+    public var tokens: Int
+    public var repeatIndex: Int
+    public var position: Int
+    public var steps: Int
+    public var nanoseconds: Double
+
+    public static let columns = ["secondary", "strategy", "gamma", "context", "tokens", "repeat", "position", "steps",
+                                 "nanoseconds"]
+    public var fields: [CSVValue] {
+        [.string(secondary), .string(strategy.rawValue), .integer(gamma), .integer(context), .integer(tokens),
+         .integer(repeatIndex), .integer(position), .integer(steps), .integer(Int(nanoseconds))]
+    }
+}
+
+extension ProfileDraftSteps {
+    public init(row: CSVRow) throws {
+        secondary = try row.string("secondary")
+        let name = try row.string("strategy")
+        guard let strategy = StrategyKind(rawValue: name) else {
+            throw CSVFormatError(file: row.file, line: row.line, column: "strategy",
+                                 expectation: "a strategy, got \(name)")
+        }
+        self.strategy = strategy
+        gamma = try row.integer("gamma")
+        context = try row.integer("context")
+        tokens = try row.integer("tokens")
+        repeatIndex = try row.integer("repeat")
+        position = try row.integer("position")
+        steps = try row.integer("steps")
+        nanoseconds = try row.real("nanoseconds")
+    }
+}

@@ -237,27 +237,17 @@ public struct PolicyRounds: Sendable {
         policy == .confidence || policy == .router ? gamma : nil
     }
 
-    /// Secondary forward steps of these rounds: cold (the first of a round) and warm.
-    public var secondarySteps: (cold: Int, warm: Int) {
-        var cold = 0, warm = 0
-        for (g, count) in lengths.enumerated() {
-            let refused = judgedCap.map { g < $0 } ?? false
-            let steps = g + (refused ? 1 : 0)
-            if steps > 0 {
-                cold += count
-                warm += count * (steps - 1)
-            }
-        }
-        return (cold, warm)
-    }
+    /// Secondary forward steps of a round that kept `g` drafts.
+    public func secondarySteps(keeping g: Int) -> Int { g + ((judgedCap.map { g < $0 } ?? false) ? 1 : 0) }
 
     public func speedup(_ c: RoundCosts) -> Double {
-        let steps = secondarySteps
         var time = Double(rounds) * (c.roundOverhead + c.projection(1))
             + Double(accepted) * (c.projection(2) - c.projection(1))
-            + Double(steps.cold) * c.secondaryFirstStep + Double(steps.warm) * c.secondaryStep
-            + Double(steps.cold + steps.warm) * c.judgeStep // every drafted candidate is judged
-        for (g, count) in lengths.enumerated() { time += Double(count) * c.primary(g + 1) }
+        for (g, count) in lengths.enumerated() {
+            let steps = secondarySteps(keeping: g)
+            // Every drafted candidate is judged.
+            time += Double(count) * (c.primary(g + 1) + c.drafting(steps) + Double(steps) * c.judgeStep)
+        }
         return c.baselinePerToken / (time / Double(max(committed, 1)))
     }
 }

@@ -138,4 +138,41 @@ import TandemHarness
         #expect(tandem.speed == plain.speed, "speed with a projection fit \(tandem.speed), without \(plain.speed)")
         #expect(tandem.tandemSpeed < tandem.speed, "tandem-speed \(tandem.tandemSpeed) should pay the projection")
     }
+
+    /// Draft steps timed inside rounds price a-priori drafting, position by position: per
+    /// position the runs' total time over their total steps, its standard error over the runs;
+    /// positions from the first one without steps on are left out (the last one's cost
+    /// repeats). The probed costs (with a probe) and older profiles keep cold + warm steps.
+    @Test func inRoundDraftStepsPriceAPrioriDrafting() throws {
+        let directory = NSTemporaryDirectory() + "tandem-draft-steps-\(getpid())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try writeProfile(directory, baselineExcess: nil)
+        let fitted = try CalibrationStage.load(directory: directory).roundCosts(secondary: "s", context: 64)
+        #expect(abs(fitted.drafting(5) - (210 + 4 * 110)) < 0.5, "cold + 4 warm: \(fitted.drafting(5))")
+        // Two runs: position 1 at 700 and 900 ns per step, 2 at 400, 3 at 300; one stray step at
+        // position 5 past a gap.
+        let rows = ["s,tandem-speed,5,16,20,0,1,10,7000", "s,tandem-speed,5,16,20,0,2,10,4000",
+                    "s,tandem-speed,5,16,20,0,3,8,2400", "s,tandem-speed,5,16,20,1,1,10,9000",
+                    "s,tandem-speed,5,16,20,1,2,10,4000", "s,tandem-speed,5,16,20,1,3,8,2400",
+                    "s,tandem-speed,5,16,20,1,5,1,100"]
+        try (["secondary,strategy,gamma,context,tokens,repeat,position,steps,nanoseconds"] + rows)
+            .joined(separator: "\n").appending("\n")
+            .write(toFile: directory + "/profile_draft_steps.csv", atomically: true, encoding: .utf8)
+        let costs = try CalibrationStage.load(directory: directory)
+        let inRound = try #require(costs.inRoundDraftSteps["s"])
+        #expect(inRound.context == 26 && inRound.steps.map(\.mean) == [800, 400, 300],
+                "context \(inRound.context), steps \(inRound.steps)")
+        #expect(abs(inRound.steps[0].standardError - 100) < 1e-9, "standard error \(inRound.steps[0])")
+        // The secondary's fitted step does not depend on the context here (up to rounding): no
+        // rescaling from the runs' context 26 to 64.
+        let prior = costs.roundCosts(secondary: "s", context: 64)
+        #expect(abs(prior.drafting(2) - 1200) < 1e-6 && abs(prior.drafting(5) - (800 + 400 + 3 * 300)) < 1e-6,
+                "a-priori drafting \(prior.drafting(2)), \(prior.drafting(5))")
+        let probe = ProbeCosts(decodeStep: 1200, blockRatio: 1.1, secondaryColdStep: 210, secondaryWarmStep: 110)
+        let local = LocalCosts(probe: probe, baselineStep: 1200, stepAtProbe: 1200)
+        let probed = costs.roundCosts(secondary: "s", context: 64, local: local, localContext: 16, gamma: 2)
+        #expect(abs(probed.drafting(5) - (210 + 4 * 110)) < 0.5, "probed drafting \(probed.drafting(5))")
+    }
 }
+

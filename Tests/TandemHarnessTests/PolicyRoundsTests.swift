@@ -38,7 +38,12 @@ import TandemHarness
         let engineSteps = profiler.records.filter {
             $0.model == "secondary" && $0.phase == .draft && $0.component == .lmHead
         }.first?.slot.calls ?? 0
-        let modelled = rounds.secondarySteps.cold + rounds.secondarySteps.warm
+        let modelled = t.draftLengthHistogram.enumerated().reduce(0) {
+            $0 + $1.element * rounds.secondarySteps(keeping: $1.offset)
+        }
+        // The telemetry's in-round step timings cover every draft-phase forward pass, exactly.
+        let timed = t.draftStepsByPosition.reduce(0, +)
+        #expect(timed == engineSteps, "\(policy): \(timed) timed draft steps, the engine ran \(engineSteps)")
         let short = t.draftLengthHistogram.enumerated().filter { $0.offset < gamma }.map(\.element).reduce(0, +)
         let message = "\(policy): the model counts \(modelled) secondary steps, the engine ran \(engineSteps) "
             + "(rounds \(t.rounds), lengths \(t.draftLengthHistogram))"

@@ -27,6 +27,11 @@ public struct DecodingTelemetry: Sendable {
     public var decodeNanoseconds: UInt64 = 0
     /// Wall time per phase (draft, verify, commit, decode), from the strategy's own clock.
     public var phaseNanoseconds: [Phase: UInt64] = [:]
+    /// Per draft step k + 1 of a round (the secondary's forward pass that yields draft k + 1's
+    /// logits; step 1 runs right after the previous round's verification): how many ran and
+    /// their wall time. What a draft step costs inside real rounds, for the a-priori prediction.
+    public var draftStepsByPosition: [Int] = []
+    public var draftStepNanosecondsByPosition: [UInt64] = []
 
     public init(strategy: String) { self.strategy = strategy }
 
@@ -52,6 +57,17 @@ public struct DecodingTelemetry: Sendable {
         for k in 0..<roundDrafted { draftedByPosition[k] += 1 }
         for k in 0..<min(roundDrafted, roundAccepted + 1) { judgedByPosition[k] += 1 }
         for k in 0..<roundAccepted { acceptedByPosition[k] += 1 }
+    }
+
+    /// Records one draft step at `position` (1-based) of a round.
+    public mutating func recordDraftStep(position: Int, nanoseconds: UInt64) {
+        if draftStepsByPosition.count < position {
+            draftStepsByPosition += Array(repeating: 0, count: position - draftStepsByPosition.count)
+            draftStepNanosecondsByPosition += Array(repeating: 0,
+                                                    count: position - draftStepNanosecondsByPosition.count)
+        }
+        draftStepsByPosition[position - 1] += 1
+        draftStepNanosecondsByPosition[position - 1] += nanoseconds
     }
 
     /// accepted / drafted (nil before any draft).

@@ -66,7 +66,9 @@ public struct SpeculativeDecoding: DecodingStrategy {
             let roundMax = policy.maxDrafts
             let budget = min(roundMax, maxTokens - (committed.count - prompt.count) - 1)
             if budget > 0 {
+                var stepStart = DispatchTime.now().uptimeNanoseconds
                 var logits = drafter.advance(committed)
+                telemetry.recordDraftStep(position: 1, nanoseconds: DispatchTime.now().uptimeNanoseconds - stepStart)
                 for position in 1...budget {
                     profiler?.mark()
                     let q = parameters.distribution(logits)
@@ -77,7 +79,12 @@ public struct SpeculativeDecoding: DecodingStrategy {
                     if !keep { break }
                     drafts.append(token)
                     distributions.append(q)
-                    if position < budget { logits = drafter.step(token) }
+                    if position < budget {
+                        stepStart = DispatchTime.now().uptimeNanoseconds
+                        logits = drafter.step(token)
+                        telemetry.recordDraftStep(position: position + 1,
+                                                  nanoseconds: DispatchTime.now().uptimeNanoseconds - stepStart)
+                    }
                 }
             }
             // Verify the pending token and the drafts in one primary pass.
