@@ -58,6 +58,12 @@ public struct CalibratedCosts {
         scaled.primary = scaledPrimary
         scaled.secondaryStep = base.secondaryStep * warmScale
         scaled.secondaryFirstStep = base.secondaryFirstStep * coldScale
+        // With steps timed inside rounds, drafting keeps their shape through the probe: step 1
+        // is the probe's cold step, step k >= 2 its warm (third) step times in-round k over 3.
+        if let steps = inRoundDraftSteps[secondary]?.steps.map(\.mean), steps.count >= 3, steps[2] > 0 {
+            scaled.draftSteps = [scaled.secondaryFirstStep]
+                + steps.dropFirst().map { scaled.secondaryStep * $0 / steps[2] }
+        }
         return scaled
     }
 

@@ -142,7 +142,8 @@ import TandemHarness
     /// Draft steps timed inside rounds price a-priori drafting, position by position: per
     /// position the runs' total time over their total steps, its standard error over the runs;
     /// positions from the first one without steps on are left out (the last one's cost
-    /// repeats). The probed costs (with a probe) and older profiles keep cold + warm steps.
+    /// repeats). Older profiles keep cold + warm steps; the probed costs keep the in-round
+    /// shape through the probe's cold and warm steps.
     @Test func inRoundDraftStepsPriceAPrioriDrafting() throws {
         let directory = NSTemporaryDirectory() + "tandem-draft-steps-\(getpid())"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -171,8 +172,13 @@ import TandemHarness
                 "a-priori drafting \(prior.drafting(2)), \(prior.drafting(5))")
         let probe = ProbeCosts(decodeStep: 1200, blockRatio: 1.1, secondaryColdStep: 210, secondaryWarmStep: 110)
         let local = LocalCosts(probe: probe, baselineStep: 1200, stepAtProbe: 1200)
+        // Probed: the in-round shape through the probe, step 1 its cold step (210), steps 2 on
+        // its warm (third) step (110) times in-round step k over step 3: 110 * 400 / 300, 110, ...
         let probed = costs.roundCosts(secondary: "s", context: 64, local: local, localContext: 16, gamma: 2)
-        #expect(abs(probed.drafting(5) - (210 + 4 * 110)) < 0.5, "probed drafting \(probed.drafting(5))")
+        let expected = 210 + 110 * 400 / 300 + 3 * 110.0
+        #expect(abs(probed.drafting(5) - expected) < 1e-6,
+                "probed drafting \(probed.drafting(5)), expected \(expected)")
+
     }
 }
 
