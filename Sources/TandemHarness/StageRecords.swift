@@ -153,12 +153,7 @@ public struct ProfileAcceptance: CSVRecord {
 
 extension ProfileAcceptance {
     public init(row: CSVRow) throws {
-        let name = try row.string("strategy")
-        guard let strategy = StrategyKind(rawValue: name) else {
-            throw CSVFormatError(file: row.file, line: row.line, column: "strategy",
-                                 expectation: "a strategy, got \(name)")
-        }
-        self.strategy = strategy
+        strategy = try row.strategy()
         secondary = try row.string("secondary")
         position = try row.integer("position")
         judged = try row.integer("judged")
@@ -222,12 +217,7 @@ public struct ProfileDraftSteps: CSVRecord {
 extension ProfileDraftSteps {
     public init(row: CSVRow) throws {
         secondary = try row.string("secondary")
-        let name = try row.string("strategy")
-        guard let strategy = StrategyKind(rawValue: name) else {
-            throw CSVFormatError(file: row.file, line: row.line, column: "strategy",
-                                 expectation: "a strategy, got \(name)")
-        }
-        self.strategy = strategy
+        strategy = try row.strategy()
         gamma = try row.integer("gamma")
         context = try row.integer("context")
         tokens = try row.integer("tokens")
@@ -235,5 +225,16 @@ extension ProfileDraftSteps {
         position = try row.integer("position")
         steps = try row.integer("steps")
         nanoseconds = try row.real("nanoseconds")
+    }
+}
+
+extension CSVRow {
+    /// The strategy named in `column`, or an error naming the file, line, column and value.
+    func strategy(_ column: String = "strategy") throws -> StrategyKind {
+        let name = try string(column)
+        guard let strategy = StrategyKind(rawValue: name) else {
+            throw CSVFormatError(file: file, line: line, column: column, expectation: "a strategy, got \(name)")
+        }
+        return strategy
     }
 }
