@@ -289,9 +289,7 @@ public enum CalibrationStage {
                                     baselineLoopOverhead: baselineLoopOverhead, limits: limits)
         costs.inRoundDraftSteps = InRoundDraftSteps.fit(draftSteps).filter { secondaries[$0.key] != nil }
         for name in names {
-            guard let inRound = costs.inRoundDraftSteps[name] else { continue }
-            let runs = Set(draftSteps.filter { $0.secondary == name }.map(\.repeatIndex)).count
-            for row in inRound.tableRows(secondary: name, runs: runs) { table.append(row) }
+            for row in costs.inRoundDraftSteps[name]?.tableRows(secondary: name) ?? [] { table.append(row) }
         }
         return (costs, table)
     }

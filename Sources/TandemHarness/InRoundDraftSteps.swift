@@ -12,6 +12,8 @@ public struct InRoundDraftSteps: Sendable {
     /// Per position k (index k - 1): mean nanoseconds per step and its standard error over the
     /// runs (0 with one run).
     public var steps: [(mean: Double, standardError: Double)]
+    /// Profile runs the steps came from.
+    public var runs: Int
 
     /// Per secondary, from the profile's records (positions a run never reached are left out
     /// from there on: the costs stop at the first position without steps).
@@ -29,13 +31,14 @@ public struct InRoundDraftSteps: Sendable {
                 steps.append((mean, error))
             }
             guard !steps.isEmpty, let first = own.first else { continue }
-            result[secondary] = InRoundDraftSteps(context: first.context + first.tokens / 2, steps: steps)
+            result[secondary] = InRoundDraftSteps(context: first.context + first.tokens / 2, steps: steps,
+                                                  runs: Set(own.map(\.repeatIndex)).count)
         }
         return result
     }
 
     /// calibration.csv rows: quantity `draft_step_in_round`, term `position_k`.
-    func tableRows(secondary: String, runs: Int) -> [[CSVValue]] {
+    func tableRows(secondary: String) -> [[CSVValue]] {
         steps.enumerated().map { index, step in
             [.string(secondary), "draft_step_in_round", .string("position_\(index + 1)"), .real(step.mean),
              .real(step.standardError), "", .integer(runs), ""]

@@ -178,7 +178,5 @@ import TandemHarness
         let expected = 210 + 110 * 400 / 300 + 3 * 110.0
         #expect(abs(probed.drafting(5) - expected) < 1e-6,
                 "probed drafting \(probed.drafting(5)), expected \(expected)")
-
     }
 }
-
