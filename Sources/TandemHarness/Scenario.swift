@@ -42,6 +42,9 @@ public struct ProfileSettings: Sendable {
     public var contexts: [Int]
     public var repeats: Int
     public var warmup: Int
+    /// Back-to-back forward passes per timed sample of a primary cell (the sample is their mean
+    /// time): what a decoding loop pays per pass, with the pass-to-pass noise averaged down.
+    public var passes: Int
 }
 
 /// The sweep axes and run settings.
@@ -154,7 +157,8 @@ public struct Scenario: Sendable {
             tokens: try profileTable?.integers("tokens", range: 1...256) ?? defaultTokens,
             contexts: try profileTable?.integers("contexts", range: 0...1_000_000) ?? sweep.contexts,
             repeats: try profileTable?.integer("repeats", range: 1...10_000) ?? 5,
-            warmup: try profileTable?.integer("warmup", range: 0...10_000) ?? 1)
+            warmup: try profileTable?.integer("warmup", range: 0...10_000) ?? 1,
+            passes: try profileTable?.integer("passes", range: 1...1_000) ?? 8)
         try profileTable?.finish()
 
         let outputTable = try root.table("output")

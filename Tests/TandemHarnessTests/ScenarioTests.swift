@@ -36,6 +36,7 @@ import TandemHarness
         #expect(scenario.sweep.gammas == [1, 2])
         #expect(scenario.sweep.alphas == [[0.5]])
         #expect(scenario.profile.tokens == Array(1...3)) // 1 ... max(gamma) + 1
+        #expect(scenario.profile.passes == 8)
         #expect(SweepStage.points(scenario).count == 2)
     }
 
@@ -92,6 +93,13 @@ import TandemHarness
                     mentions: "must not be empty")
         expectError(valid.replacingOccurrences(of: "alphas = [0.5]", with: "alphas = []"), key: "sweep.alphas",
                     mentions: "must not be empty")
+    }
+
+    /// `[profile] passes`: back-to-back passes per primary sample, 1...1000.
+    @Test func profilePasses() throws {
+        let three = try Scenario.parse(valid + "\n[profile]\npasses = 3", file: "ok.toml")
+        #expect(three.profile.passes == 3)
+        expectError(valid + "\n[profile]\npasses = 0", key: "profile.passes", mentions: "1...1000, got 0")
     }
 
     @Test func gammaZero() {
