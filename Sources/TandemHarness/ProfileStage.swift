@@ -92,18 +92,20 @@ public enum ProfileStage {
                             let block = (0..<n).map { _ in Int(cells[cellIndex].generator.next() % vocabulary) }
                             profiler.reset()
                             profiler.phase = isPrimary ? (n == 1 ? .decode : .verify) : .draft
-                            var seconds: Double
+                            let seconds: Double
                             if isPrimary {
                                 // `passes` back to back, timed together (see ProfileSettings.passes),
-                                // then one pass with the layer timers, which is not in the sample.
+                                // then (recorded rounds) one pass with the layer timers, not in the sample.
                                 seconds = elapsedSeconds {
                                     for _ in 0..<settings.passes {
                                         model.forward(block, cache: cache, state: state)
                                         cache.truncate(to: c)
                                     }
                                 } / Double(settings.passes)
-                                state.settings.profiler = profiler
-                                model.forward(block, cache: cache, state: state)
+                                if round >= settings.warmup {
+                                    state.settings.profiler = profiler
+                                    model.forward(block, cache: cache, state: state)
+                                }
                             } else {
                                 state.settings.profiler = quantity == "forward" ? profiler : nil
                                 seconds = elapsedSeconds { model.forward(block, cache: cache, state: state) }
