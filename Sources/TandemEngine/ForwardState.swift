@@ -21,6 +21,8 @@ public final class ForwardState: @unchecked Sendable {
     public internal(set) var tokenCount = 0
     /// The run's threads and timers for every forward pass on this state.
     public var settings: ForwardSettings
+    /// Quantized rows of a product's input, one buffer per (columns, weight offset), made on first use.
+    private var quantizedScratch: [Int: QuantizedActivations] = [:]
 
     public init(config: ModelConfig, maxTokens: Int, contextCapacity: Int? = nil,
                 settings: ForwardSettings = ForwardSettings()) {
@@ -53,6 +55,17 @@ public final class ForwardState: @unchecked Sendable {
             HugePages.free(p)
         }
         for p in captured.values { p.deallocate() }
+    }
+
+    /// Scratch for the quantized input rows of `linear`'s products (nil for F32 weights); made on
+    /// the first call, so a pass that reads it from several threads asks for it first on one.
+    func quantizedActivations(for linear: Linear) -> QuantizedActivations? {
+        guard let matrix = linear.quantized else { return nil }
+        let key = matrix.columns << 8 | Int(QuantizedMatrix.weightOffset(matrix.type))
+        if let scratch = quantizedScratch[key] { return scratch }
+        let scratch = matrix.makeActivations(capacity: maxTokens)
+        quantizedScratch[key] = scratch
+        return scratch
     }
 
     /// Asks later passes to keep the residual stream at `point` (0...layerCount).

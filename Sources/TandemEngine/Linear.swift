@@ -63,16 +63,46 @@ public final class Linear: @unchecked Sendable {
     @inline(__always)
     public func apply(_ x: UnsafePointer<Float>, xStride: Int, tokens: Int,
                       into y: UnsafeMutablePointer<Float>, yStride: Int,
-                      accumulate: Bool, threads: Int, prologue: RowPrologue? = nil) {
+                      accumulate: Bool, threads: Int, prologue: RowPrologue? = nil,
+                      activations: QuantizedActivations? = nil) {
         if let quantized {
             quantized.multiply(x, xStride: xStride, tokens: tokens, into: y, yStride: yStride,
-                               accumulate: accumulate, threads: threads, prologue: prologue)
+                               accumulate: accumulate, threads: threads, prologue: prologue, activations: activations)
         } else if let packed, tokens <= usePacked.count, usePacked[tokens - 1] {
             packed.multiply(x, xStride: xStride, tokens: tokens, into: y, yStride: yStride,
                             accumulate: accumulate, threads: threads, loop: loop, prologue: prologue)
         } else {
             prologue?(0..<tokens)
             Linear.blas(canonical, outputs, inputs, x, xStride, tokens, y, yStride, accumulate)
+        }
+    }
+
+    /// Whether a block of `tokens` can run in a parallel region: split into panel shares
+    /// (quantized, or the packed kernel at this size), not handed to OpenBLAS whole.
+    func splitsIntoShares(tokens: Int) -> Bool {
+        quantized != nil || (packed != nil && tokens <= usePacked.count && usePacked[tokens - 1])
+    }
+
+    /// A region thread's preparation of rows of X before the product (quantized weights: their
+    /// quantization into `activations`); a barrier must follow before any thread's `multiply(part:)`.
+    @inline(__always)
+    func prepare(_ x: UnsafePointer<Float>, xStride: Int, rows: Range<Int>, activations: QuantizedActivations?) {
+        if let quantized, let activations { quantized.quantize(x, xStride: xStride, rows: rows, into: activations) }
+    }
+
+    // Part `part` of `parts` of y[n x N] (+)= x[n x K] . W^T (see splitsIntoShares and prepare)
+    @inline(__always)
+    func multiply(part: Int, parts: Int, _ x: UnsafePointer<Float>, xStride: Int, tokens: Int,
+                  into y: UnsafeMutablePointer<Float>, yStride: Int, accumulate: Bool,
+                  activations: QuantizedActivations?) {
+        if let quantized, let activations {
+            quantized.multiply(part: part, parts: parts, tokens: tokens, activations, into: y, yStride: yStride,
+                               accumulate: accumulate)
+        } else if let packed {
+            packed.multiply(part: part, parts: parts, x, xStride: xStride, tokens: tokens, into: y, yStride: yStride,
+                            accumulate: accumulate, loop: loop)
+        } else {
+            preconditionFailure("multiply(part:) on a layer that does not split into shares")
         }
     }
 

@@ -55,6 +55,14 @@ public final class PackedMatrix: @unchecked Sendable {
         }, panels)
     }
 
+    /// Part `part` of `parts` of `multiply`'s product (the same contiguous panel shares), for one
+    /// thread of a parallel region once every row of X is written.
+    func multiply(part: Int, parts: Int, _ x: UnsafePointer<Float>, xStride: Int, tokens: Int,
+                  into y: UnsafeMutablePointer<Float>, yStride: Int, accumulate: Bool, loop: SkinnyLoop) {
+        multiplyPanels(WorkerPool.share(of: panelCount, part: part, parts: parts), x, xStride, tokens, y, yStride,
+                       accumulate, loop)
+    }
+
     private func multiplyPanels(_ panels: Range<Int>, _ x: UnsafePointer<Float>, _ xStride: Int,
                                 _ tokens: Int, _ y: UnsafeMutablePointer<Float>, _ yStride: Int,
                                 _ accumulate: Bool, _ loop: SkinnyLoop) {

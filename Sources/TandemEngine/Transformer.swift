@@ -122,6 +122,9 @@ public final class Transformer: @unchecked Sendable {
         }
         state.captured[0].map { $0.update(from: state.residual, count: n * d) }
         profiler?.lap(model: model, layer: -1, .embedding, tokens: n)
+        if runsInRegion(tokens: n, threads: threads) {
+            return forwardInRegion(tokens: n, start: start, cache: cache, state: state)
+        }
         for layer in 0..<config.layerCount {
             attentionBlock(layer: layer, tokens: n, start: start, cache: cache, state: state, settings: settings)
             feedForwardBlock(layer: layer, tokens: n, state: state, settings: settings)
@@ -132,58 +135,31 @@ public final class Transformer: @unchecked Sendable {
                                      threads: threads, rows: n)
         profiler?.lap(model: model, layer: -1, .norm, tokens: n)
         head.apply(state.normed, xStride: d, tokens: n, into: state.logitsStorage,
-                   yStride: config.vocabularySize, accumulate: false, threads: threads, prologue: finalNorm)
+                   yStride: config.vocabularySize, accumulate: false, threads: threads, prologue: finalNorm,
+                   activations: state.quantizedActivations(for: head))
         profiler?.lap(model: model, layer: -1, .lmHead, tokens: n)
     }
 
     private func attentionBlock(layer: Int, tokens n: Int, start: Int, cache: KeyValueCache, state: ForwardState,
                                 settings: ForwardSettings) {
         let threads = settings.threads, profiler = settings.profiler, profilerModel = settings.profilerModel
-        let d = config.width, hd = config.headDimension
-        let qW = config.queryWidth, kvW = config.keyValueWidth, stride = qW + 2 * kvW
+        let d = config.width, qW = config.queryWidth, stride = qW + 2 * config.keyValueWidth
         let norm = Self.rowWork(normRows(weights.tensor(layer, .attentionNorm).baseAddress!, state),
                                 threads: threads, rows: n)
         profiler?.lap(model: profilerModel, layer: layer, .norm, tokens: n)
         let linears = layers[layer]
         linears.queryKeyValue.apply(state.normed, xStride: d, tokens: n, into: state.queryKeyValue,
-                                    yStride: stride, accumulate: false, threads: threads, prologue: norm)
+                                    yStride: stride, accumulate: false, threads: threads, prologue: norm,
+                                    activations: state.quantizedActivations(for: linears.queryKeyValue))
         let fused = Self.splitsRowWork(threads: threads, rows: n)
         profiler?.lap(model: profilerModel, layer: layer, .attentionProjection, tokens: n)
-        // Rotate queries and keys, then append keys and values to the cache.
         let rotate = { (rows: Range<Int>) in
-            for row in rows {
-                let position = start + row
-                let qkv = state.queryKeyValue + row * stride
-                for head in 0..<self.config.headCount { self.rotary.rotate(qkv + head * hd, position: position) }
-                for head in 0..<self.config.keyValueHeadCount {
-                    let key = qkv + qW + head * hd
-                    self.rotary.rotate(key, position: position)
-                    (cache.keys(layer: layer, head: head) + position * hd).update(from: key, count: hd)
-                    (cache.values(layer: layer, head: head) + position * hd).update(from: key + kvW, count: hd)
-                }
-            }
+            self.rotateRows(rows, layer: layer, start: start, cache: cache, state: state)
         }
-        let groups = config.headCount / config.keyValueHeadCount
-        let scale = 1 / Float(hd).squareRoot()
-        // Piece p: head p / parts, rows of its share p % parts (blocks at several threads split each
-        // head's rows in two: nine heads on two threads left one thread five heads to the other's
-        // four), each part with its share of the head's scores scratch (at n >= 2 a share still
-        // holds a row of the whole context: scoreCapacity >= 2 contextCapacity).
+        // Blocks at several threads split each head's rows in two (see attendPiece).
         let parts = fused ? 2 : 1
-        let scratch = state.scoreCapacity / parts
         let attendPiece = { (piece: Int) in
-            let head = piece / parts, part = piece % parts
-            let rows = WorkerPool.share(of: n, part: part, parts: parts)
-            guard !rows.isEmpty else { return }
-            let first = rows.lowerBound
-            CausalAttention.attend(queries: state.queryKeyValue + first * stride + head * hd, queryStride: stride,
-                                   rows: rows.count, start: start + first,
-                                   keys: cache.keys(layer: layer, head: head / groups),
-                                   values: cache.values(layer: layer, head: head / groups),
-                                   headDimension: hd, scale: scale,
-                                   scores: state.scores + head * state.scoreCapacity + part * scratch,
-                                   scoreCapacity: scratch,
-                                   out: state.attention + first * qW + head * hd, outStride: qW)
+            self.attendPiece(piece, parts: parts, layer: layer, tokens: n, start: start, cache: cache, state: state)
         }
         let pieces = config.headCount * parts
         if fused {
@@ -201,8 +177,48 @@ public final class Transformer: @unchecked Sendable {
         }
         profiler?.lap(model: profilerModel, layer: layer, .attentionScores, tokens: n)
         linears.output.apply(state.attention, xStride: qW, tokens: n, into: state.residual,
-                             yStride: d, accumulate: true, threads: threads)
+                             yStride: d, accumulate: true, threads: threads,
+                             activations: state.quantizedActivations(for: linears.output))
         profiler?.lap(model: profilerModel, layer: layer, .attentionProjection, tokens: n)
+    }
+
+    // Rotates the queries and keys of `rows`, then appends their keys and values to the cache.
+    func rotateRows(_ rows: Range<Int>, layer: Int, start: Int, cache: KeyValueCache, state: ForwardState) {
+        let hd = config.headDimension, qW = config.queryWidth, kvW = config.keyValueWidth
+        let stride = qW + 2 * kvW
+        for row in rows {
+            let position = start + row
+            let qkv = state.queryKeyValue + row * stride
+            for head in 0..<config.headCount { rotary.rotate(qkv + head * hd, position: position) }
+            for head in 0..<config.keyValueHeadCount {
+                let key = qkv + qW + head * hd
+                rotary.rotate(key, position: position)
+                (cache.keys(layer: layer, head: head) + position * hd).update(from: key, count: hd)
+                (cache.values(layer: layer, head: head) + position * hd).update(from: key + kvW, count: hd)
+            }
+        }
+    }
+
+    // Attention piece p of headCount x parts: head p / parts, rows of its share p % parts (blocks
+    // at several threads split each head's rows in two: nine heads on two threads left one thread
+    // five heads to the other's four), each part with its share of the head's scores scratch (at
+    // n >= 2 a share still holds a row of the whole context: scoreCapacity >= 2 contextCapacity).
+    func attendPiece(_ piece: Int, parts: Int, layer: Int, tokens n: Int, start: Int, cache: KeyValueCache,
+                     state: ForwardState) {
+        let hd = config.headDimension, qW = config.queryWidth, stride = qW + 2 * config.keyValueWidth
+        let groups = config.headCount / config.keyValueHeadCount
+        let head = piece / parts, part = piece % parts
+        let rows = WorkerPool.share(of: n, part: part, parts: parts)
+        guard !rows.isEmpty else { return }
+        let first = rows.lowerBound, scratch = state.scoreCapacity / parts
+        CausalAttention.attend(queries: state.queryKeyValue + first * stride + head * hd, queryStride: stride,
+                               rows: rows.count, start: start + first,
+                               keys: cache.keys(layer: layer, head: head / groups),
+                               values: cache.values(layer: layer, head: head / groups),
+                               headDimension: hd, scale: 1 / Float(hd).squareRoot(),
+                               scores: state.scores + head * state.scoreCapacity + part * scratch,
+                               scoreCapacity: scratch,
+                               out: state.attention + first * qW + head * hd, outStride: qW)
     }
 
     // Whether a pass's row work (norms, rotary and cache writes, SwiGLU) runs split over the
@@ -223,7 +239,7 @@ public final class Transformer: @unchecked Sendable {
     }
 
     // RMS norm of the residual rows into state.normed (run as splitsRowWork says).
-    private func normRows(_ weight: UnsafePointer<Float>, _ state: ForwardState) -> RowPrologue {
+    func normRows(_ weight: UnsafePointer<Float>, _ state: ForwardState) -> RowPrologue {
         let d = config.width, epsilon = config.normEpsilon
         return { rows in
             for row in rows {
@@ -240,7 +256,8 @@ public final class Transformer: @unchecked Sendable {
         profiler?.lap(model: profilerModel, layer: layer, .norm, tokens: n)
         let linears = layers[layer]
         linears.gateUp.apply(state.normed, xStride: d, tokens: n, into: state.gateUp,
-                             yStride: 2 * f, accumulate: false, threads: threads, prologue: norm)
+                             yStride: 2 * f, accumulate: false, threads: threads, prologue: norm,
+                             activations: state.quantizedActivations(for: linears.gateUp))
         let swiGLU = Self.rowWork({ rows in
             for row in rows {
                 let gateUp = state.gateUp + row * 2 * f
@@ -248,7 +265,8 @@ public final class Transformer: @unchecked Sendable {
             }
         }, threads: threads, rows: n)
         linears.down.apply(state.activation, xStride: f, tokens: n, into: state.residual,
-                           yStride: d, accumulate: true, threads: threads, prologue: swiGLU)
+                           yStride: d, accumulate: true, threads: threads, prologue: swiGLU,
+                           activations: state.quantizedActivations(for: linears.down))
         profiler?.lap(model: profilerModel, layer: layer, .feedForward, tokens: n)
     }
 }

@@ -19,6 +19,8 @@ public final class WorkerPool: @unchecked Sendable {
     private let sleeping = NSCondition()
     /// Threads done with the current call's prologue (`run(_:prologue:_:)`).
     private let arrived = Atomic<Int>(0)
+    /// Arrivals at the barriers of the current region (`region`), counted from its start.
+    private let regionArrivals = Atomic<Int>(0)
 
     private static let registry = Mutex<[Int: WorkerPool]>([:])
     /// Each worker's CPU-time clock (for `workerCPUSeconds`), registered as it starts.
@@ -96,6 +98,46 @@ public final class WorkerPool: @unchecked Sendable {
             arrived.add(1, ordering: .acquiringAndReleasing)
             Self.spin { arrived.load(ordering: .acquiring) == threads }
             for i in stride(from: thread, to: count, by: threads) { body(i) }
+        }
+    }
+
+    /// One thread's view of a parallel region: its index, the thread count, and the barrier
+    /// every thread of the region must reach the same number of times.
+    public struct Region {
+        public let thread: Int
+        public let threads: Int
+        let pool: WorkerPool
+        var passed = 0
+
+        /// Returns once every thread of the region has called `barrier` as often as this one:
+        /// writes before it (by any thread) are visible to reads after it.
+        public mutating func barrier() {
+            passed += 1
+            guard threads > 1 else { return }
+            let target = passed * threads, pool = pool
+            pool.regionArrivals.add(1, ordering: .acquiringAndReleasing)
+            WorkerPool.spin { pool.regionArrivals.load(ordering: .acquiring) >= target }
+        }
+
+        /// This thread's contiguous share of `count` items (`WorkerPool.share`).
+        public func share(of count: Int) -> Range<Int> { WorkerPool.share(of: count, part: thread, parts: threads) }
+    }
+
+    /// Runs body on every thread of the pool at once (the caller is thread 0) and returns when
+    /// all have returned: one wake-up and one join for a whole sequence of phases, which the
+    /// body separates with `Region.barrier()` (a spin on one counter) instead of a call each.
+    /// Every thread must pass the same number of barriers; a body must not call the pool again.
+    public func region(_ body: (inout Region) -> Void) {
+        guard threads > 1 else {
+            var region = Region(thread: 0, threads: 1, pool: self)
+            return body(&region)
+        }
+        lock.lock()
+        defer { lock.unlock() }
+        regionArrivals.store(0, ordering: .relaxed)
+        dispatch(threads) { thread in
+            var region = Region(thread: thread, threads: threads, pool: self)
+            body(&region)
         }
     }
 

@@ -4,15 +4,23 @@ import TandemEngine
 /// One thread and two threads give bit-identical logits (blocks of 1..9 tokens) and greedy
 /// output: every output element, norm row and attention row of a head is computed whole by one
 /// thread, so the split must not change a single rounding. Reference: the one-thread run;
-/// tolerance: exact.
+/// tolerance: exact. Packed F32 and quantized blocks at two threads run as one parallel region
+/// (`forwardInRegion`), OpenBLAS blocks per call: a missing barrier or a wrong share shows here.
 @Suite struct ThreadIdentityTests {
-    @Test(arguments: [KernelBackend.packed, .openblas])
-    func twoThreadsMatchOneBitForBit(backend: KernelBackend) throws {
+    static let weightForms: [(KernelBackend, WeightQuantization, String)] = [
+        (.packed, .none, "packed F32"), (.openblas, .none, "OpenBLAS"),
+        (.packed, .quantize(.q4_1), "Q4_1"), (.packed, .quantize(.q8_0), "Q8_0"),
+    ]
+
+    @Test(arguments: 0..<weightForms.count)
+    func twoThreadsMatchOneBitForBit(form: Int) throws {
+        let (backend, quantization, label) = Self.weightForms[form]
         let config = ModelConfig(vocabularySize: 64, width: 96, layerCount: 3, headCount: 6, keyValueHeadCount: 2,
                                  feedForwardWidth: 160, maxContext: 128)
         let weights = try ModelWeights.random(config: config, seed: 77)
-        let one = Transformer(weights: weights, backend: backend, threads: 1)
-        let two = Transformer(weights: weights, backend: backend, threads: 2)
+        let one = Transformer(weights: weights, backend: backend, threads: 1, quantization: quantization)
+        let two = Transformer(weights: weights, backend: backend, threads: 2, quantization: quantization)
+        #expect(one.hasQuantizedMatrices == (label.first == "Q"), "\(label): quantized matrices as asked")
         let prompt = (0..<20).map { ($0 * 7 + 3) % 64 }
         for n in [1, 2, 5, 9] {
             var logits: [[Float]] = []
@@ -23,14 +31,14 @@ import TandemEngine
                 logits.append((0..<n).flatMap { Array(state.logits($0)) })
             }
             let differing = zip(logits[0], logits[1]).filter { $0.bitPattern != $1.bitPattern }.count
-            #expect(differing == 0, "\(backend) block of \(n): \(differing) of \(logits[0].count) logits differ")
+            #expect(differing == 0, "\(label) block of \(n): \(differing) of \(logits[0].count) logits differ")
         }
         var outputs: [[Int]] = []
         for model in [one, two] {
             var decoding = AutoregressiveDecoding(name: "primary", model: model, parameters: .greedy, seed: 0)
             outputs.append(decoding.generate(prompt: prompt, maxTokens: 30))
         }
-        #expect(outputs[0] == outputs[1])
+        #expect(outputs[0] == outputs[1], "\(label): greedy outputs differ")
     }
 
     /// Threads and timers are settings of a run (its state), not of the shared model: one model

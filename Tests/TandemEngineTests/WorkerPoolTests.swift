@@ -68,6 +68,33 @@ import TandemEngine
         #expect(finished.allSatisfy { $0 }, "phased calls from two threads still running after 20 s")
     }
 
+    /// A region runs its body once on every thread, and a barrier separates phases: after it,
+    /// every thread sees what every other wrote before it. Each thread writes its own slot of a
+    /// phase, then (after the barrier) checks every slot of that phase; one thread is slowed so
+    /// a barrier that lets threads through early is caught. Reference: the slot values written.
+    @Test func regionBarriersSeparatePhases() {
+        let pool = WorkerPool.shared(threads: 3), phases = 50
+        let slots = UnsafeMutablePointer<Int>.allocate(capacity: phases * 3)
+        slots.initialize(repeating: -1, count: phases * 3)
+        let stale = UnsafeMutablePointer<Int>.allocate(capacity: 3)
+        let runs = UnsafeMutablePointer<Int>.allocate(capacity: 3)
+        stale.initialize(repeating: 0, count: 3)
+        runs.initialize(repeating: 0, count: 3)
+        defer { slots.deallocate(); stale.deallocate(); runs.deallocate() }
+        pool.region { region in
+            runs[region.thread] += 1
+            for phase in 0..<phases {
+                if region.thread == phase % 3 { usleep(200) }
+                slots[phase * 3 + region.thread] = phase
+                region.barrier()
+                for other in 0..<3 where slots[phase * 3 + other] != phase { stale[region.thread] += 1 }
+            }
+        }
+        let staleReads = Array(UnsafeBufferPointer(start: stale, count: 3))
+        #expect(Array(UnsafeBufferPointer(start: runs, count: 3)) == [1, 1, 1], "each thread runs the body once")
+        #expect(staleReads == [0, 0, 0], "reads after a barrier that missed another thread's write: \(staleReads)")
+    }
+
     /// Idle workers block instead of polling: over 400 ms of idleness (after the spin phase,
     /// which lasts a few ms), the two workers together may use at most 8 ms of CPU (1% of their
     /// time). A pool that polls with usleep(50) uses several times that on these machines.

@@ -95,43 +95,45 @@ public enum QuantizedKernel: String, CaseIterable, Sendable {
 /// Rows of activations quantized for the panel kernels: per row and block of 32 inputs, int8
 /// quants (round to nearest, ties to even), the power-of-two scale 2^e (the smallest with
 /// amax / 127 <= 2^e, e in [-100, 100]), and the quants' sum times the weights' offset
-/// (128 Q8_0, 8 Q4_0) and times the scale (Q4_1's minimum term).
-struct QuantizedActivations {
-    let tokens: Int
+/// (128 Q8_0, 8 Q4_0) and times the scale (Q4_1's minimum term). Room for `capacity` rows,
+/// allocated once per forward state and width (`ForwardState.quantizedActivations`).
+public final class QuantizedActivations: @unchecked Sendable {
+    let capacity: Int
     let blocks: Int
     let quantStride: Int
     let scales: UnsafeMutablePointer<Float>
     let offsetSums: UnsafeMutablePointer<Int32>
     let scaledSums: UnsafeMutablePointer<Float>
     let quants: UnsafeMutablePointer<Int8>
-    /// One allocation per product holds all four arrays (this runs once per matrix per forward pass).
+    /// One allocation holds all four arrays.
     private let storage: UnsafeMutableRawPointer
 
     let offset: Int32
 
-    // Room for quants [tokens x columns] and the rest [tokens x blocks]; `quantize` fills rows.
-    init(tokens: Int, columns: Int, offset: Int32) {
-        self.tokens = tokens
+    // Room for quants [capacity x columns] and the rest [capacity x blocks]; `quantize` fills rows.
+    init(capacity: Int, columns: Int, offset: Int32) {
+        self.capacity = capacity
         self.offset = offset
         blocks = columns / 32
         quantStride = columns
-        let perBlock = tokens * blocks // 4-byte elements of each of the three block arrays
-        storage = .allocate(byteCount: 12 * perBlock + tokens * columns, alignment: 64)
+        let perBlock = capacity * blocks // 4-byte elements of each of the three block arrays
+        storage = .allocate(byteCount: max(12 * perBlock + capacity * columns, 1), alignment: 64)
         scales = storage.bindMemory(to: Float.self, capacity: perBlock)
         offsetSums = (storage + 4 * perBlock).bindMemory(to: Int32.self, capacity: perBlock)
         scaledSums = (storage + 8 * perBlock).bindMemory(to: Float.self, capacity: perBlock)
-        quants = (storage + 12 * perBlock).bindMemory(to: Int8.self, capacity: tokens * columns)
+        quants = (storage + 12 * perBlock).bindMemory(to: Int8.self, capacity: capacity * columns)
     }
+
+    deinit { storage.deallocate() }
 
     /// Quantizes `rows` of x (row r at x + r * xStride) into their places; each row's bytes do not
     /// depend on the others, so ranges may be filled by different threads.
     func quantize(_ x: UnsafePointer<Float>, xStride: Int, rows: Range<Int>) {
         guard !rows.isEmpty else { return }
+        precondition(rows.upperBound <= capacity, "\(rows.upperBound) rows, room for \(capacity)")
         let first = rows.lowerBound
         tandem_quantize_rows(x + first * xStride, Int64(xStride), Int32(rows.count), Int32(quantStride), offset,
                              quants + first * quantStride, scales + first * blocks, offsetSums + first * blocks,
                              scaledSums + first * blocks, QuantizedKernel.quantizerPath)
     }
-
-    func deallocate() { storage.deallocate() }
 }

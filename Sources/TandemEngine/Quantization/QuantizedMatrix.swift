@@ -151,15 +151,16 @@ public final class QuantizedMatrix: @unchecked Sendable {
     /// apart and rows of Y `yStride`. Any n >= 1 (rows go to the kernel in chunks); work is split
     /// by panels over `threads` threads. `prologue` writes the rows of X first; with several threads
     /// each takes a share of the rows, and of their quantization, before the panels are split.
+    /// `activations` (from `makeActivations`, room for n rows) holds X quantized; nil allocates it.
     public func multiply(_ x: UnsafePointer<Float>, xStride: Int, tokens: Int,
                          into y: UnsafeMutablePointer<Float>, yStride: Int,
-                         accumulate: Bool, threads: Int = 1, prologue: RowPrologue? = nil) {
-        let activations = QuantizedActivations(tokens: tokens, columns: columns, offset: Self.weightOffset(type))
-        defer { activations.deallocate() }
+                         accumulate: Bool, threads: Int = 1, prologue: RowPrologue? = nil,
+                         activations scratch: QuantizedActivations? = nil) {
+        let activations = scratch.flatMap { $0.capacity >= tokens ? $0 : nil } ?? makeActivations(capacity: tokens)
         let workers = min(max(threads, 1), panelCount)
         func panels(_ worker: Int) {
-            multiplyPanels(WorkerPool.share(of: panelCount, part: worker, parts: workers), activations, y, yStride,
-                           accumulate)
+            multiplyPanels(WorkerPool.share(of: panelCount, part: worker, parts: workers), tokens, activations, y,
+                           yStride, accumulate)
         }
         func prepare(_ rows: Range<Int>) {
             prologue?(rows)
@@ -175,9 +176,28 @@ public final class QuantizedMatrix: @unchecked Sendable {
         }, panels)
     }
 
-    private func multiplyPanels(_ panels: Range<Int>, _ x: QuantizedActivations,
+    /// Scratch for the quantized rows of X, room for `capacity` rows (this matrix's width and offset).
+    func makeActivations(capacity: Int) -> QuantizedActivations {
+        QuantizedActivations(capacity: capacity, columns: columns, offset: Self.weightOffset(type))
+    }
+
+    /// What one thread of a parallel region does before a product: quantizes `rows` of X into
+    /// `activations` (a barrier must follow before any thread runs `multiply(part:...)`).
+    func quantize(_ x: UnsafePointer<Float>, xStride: Int, rows: Range<Int>, into activations: QuantizedActivations) {
+        activations.quantize(x, xStride: xStride, rows: rows)
+    }
+
+    /// Part `part` of `parts` of the product of `multiply`, on rows of X already quantized in
+    /// `activations`: the same contiguous panel shares, so the same bits as `multiply`.
+    func multiply(part: Int, parts: Int, tokens: Int, _ activations: QuantizedActivations,
+                  into y: UnsafeMutablePointer<Float>, yStride: Int, accumulate: Bool) {
+        multiplyPanels(WorkerPool.share(of: panelCount, part: part, parts: parts), tokens, activations, y, yStride,
+                       accumulate)
+    }
+
+    private func multiplyPanels(_ panels: Range<Int>, _ tokens: Int, _ x: QuantizedActivations,
                                 _ y: UnsafeMutablePointer<Float>, _ yStride: Int, _ accumulate: Bool) {
-        let maxRows = kernel.maxRows, tokens = x.tokens
+        let maxRows = kernel.maxRows
         let chunkCount = (tokens + maxRows - 1) / maxRows
         let panelBytes = blocks * blockBytes, kind = Int32(Self.kernelKind(type))
         for panel in panels {

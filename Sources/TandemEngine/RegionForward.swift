@@ -1,0 +1,91 @@
+/// The forward pass of a block at several threads as one parallel region (`WorkerPool.region`):
+/// every thread runs the whole pass, taking its share of each phase's rows, panels or attention
+/// pieces, and the phases are separated by barriers. Called per product and per attention step,
+/// the pool woke its workers, waited on a prologue counter and joined 5 times per layer (15
+/// synchronisations); the region pays 10 barriers per layer and one wake-up and join per pass.
+/// A row's arithmetic is the same as on the per-call path (the same kernels, each row's product
+/// independent of the panel split), so both give the same bits.
+extension Transformer {
+    /// Whether `forward` takes the region path: a block (decode steps keep their row on the
+    /// calling thread, see splitsRowWork) at several threads, every product splitting into panel
+    /// shares at this block size (none handed to OpenBLAS).
+    func runsInRegion(tokens n: Int, threads: Int) -> Bool {
+        threads > 1 && n > 1 && head.splitsIntoShares(tokens: n)
+            && layers.allSatisfy { $0.all.allSatisfy { $0.splitsIntoShares(tokens: n) } }
+    }
+
+    // The layers, the final norm and the head of `forward` (embeddings are in place); the cache
+    // grows by n once every thread is done.
+    func forwardInRegion(tokens n: Int, start: Int, cache: KeyValueCache, state: ForwardState) {
+        let settings = state.settings, profiler = settings.profiler, model = settings.profilerModel
+        let d = config.width, f = config.feedForwardWidth, qW = config.queryWidth
+        let qkvStride = qW + 2 * config.keyValueWidth
+        // Scratch made here, on one thread: the region's threads only read it.
+        let scratch = layers.map { linears in linears.all.map { state.quantizedActivations(for: $0) } }
+        let headScratch = state.quantizedActivations(for: head)
+        let parts = 2, pieces = config.headCount * parts
+        WorkerPool.shared(threads: settings.threads).region { region in
+            let rows = region.share(of: n), lead = region.thread == 0
+            // Every thread's part of a product once its input rows are prepared.
+            func product(_ linear: Linear, _ activations: QuantizedActivations?, _ x: UnsafePointer<Float>,
+                         xStride: Int, into y: UnsafeMutablePointer<Float>, yStride: Int, accumulate: Bool) {
+                linear.multiply(part: region.thread, parts: region.threads, x, xStride: xStride, tokens: n,
+                                into: y, yStride: yStride, accumulate: accumulate, activations: activations)
+            }
+            for layer in 0..<config.layerCount {
+                let linears = layers[layer], activations = scratch[layer]
+                // attention: norm and quantize rows | q, k, v | rotate, cache | heads | quantize | output
+                normRows(weights.tensor(layer, .attentionNorm).baseAddress!, state)(rows)
+                linears.queryKeyValue.prepare(state.normed, xStride: d, rows: rows, activations: activations[0])
+                if lead { profiler?.lap(model: model, layer: layer, .norm, tokens: n) }
+                region.barrier()
+                product(linears.queryKeyValue, activations[0], state.normed, xStride: d, into: state.queryKeyValue,
+                        yStride: qkvStride, accumulate: false)
+                region.barrier()
+                if lead { profiler?.lap(model: model, layer: layer, .attentionProjection, tokens: n) }
+                rotateRows(rows, layer: layer, start: start, cache: cache, state: state)
+                region.barrier()
+                for piece in stride(from: region.thread, to: pieces, by: region.threads) {
+                    attendPiece(piece, parts: parts, layer: layer, tokens: n, start: start, cache: cache,
+                                state: state)
+                }
+                region.barrier()
+                if lead { profiler?.lap(model: model, layer: layer, .attentionScores, tokens: n) }
+                linears.output.prepare(state.attention, xStride: qW, rows: rows, activations: activations[1])
+                region.barrier()
+                product(linears.output, activations[1], state.attention, xStride: qW, into: state.residual,
+                        yStride: d, accumulate: true)
+                region.barrier()
+                if lead { profiler?.lap(model: model, layer: layer, .attentionProjection, tokens: n) }
+                // feed-forward: norm and quantize rows | gate, up | SwiGLU and quantize rows | down
+                normRows(weights.tensor(layer, .feedForwardNorm).baseAddress!, state)(rows)
+                linears.gateUp.prepare(state.normed, xStride: d, rows: rows, activations: activations[2])
+                region.barrier()
+                product(linears.gateUp, activations[2], state.normed, xStride: d, into: state.gateUp,
+                        yStride: 2 * f, accumulate: false)
+                region.barrier()
+                for row in rows {
+                    let gateUp = state.gateUp + row * 2 * f
+                    VectorMath.swiGLU(gateUp, gateUp + f, state.activation + row * f, f)
+                }
+                linears.down.prepare(state.activation, xStride: f, rows: rows, activations: activations[3])
+                region.barrier()
+                product(linears.down, activations[3], state.activation, xStride: f, into: state.residual,
+                        yStride: d, accumulate: true)
+                region.barrier()
+                if lead {
+                    profiler?.lap(model: model, layer: layer, .feedForward, tokens: n)
+                    state.captured[layer + 1].map { $0.update(from: state.residual, count: n * d) }
+                }
+            }
+            normRows(weights.tensor(ParameterTable.finalNorm).baseAddress!, state)(rows)
+            head.prepare(state.normed, xStride: d, rows: rows, activations: headScratch)
+            region.barrier()
+            if lead { profiler?.lap(model: model, layer: -1, .norm, tokens: n) }
+            product(head, headScratch, state.normed, xStride: d, into: state.logitsStorage,
+                    yStride: config.vocabularySize, accumulate: false)
+        }
+        cache.extend(by: n)
+        profiler?.lap(model: model, layer: -1, .lmHead, tokens: n)
+    }
+}
