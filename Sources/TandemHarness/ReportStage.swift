@@ -71,6 +71,12 @@ public enum ReportStage {
                             .real(test.pValue)])
             }
         }
+        let runsByPoint = Dictionary(grouping: try context.readRecords(SweepRun.self, SweepStage.runsFile) ?? [],
+                                     by: \.point.key)
+        let roundCosts = results.compactMap { r in
+            RoundCostComparison(point: r.point, runs: runsByPoint[r.point.key] ?? [], costs: costs)
+        }
+        try context.write(CSVTable(records: roundCosts), to: roundCostsFile)
         try context.write(speedup, to: "speedup.csv")
         try context.write(acceptance, to: "acceptance.csv")
         try context.write(iid, to: "iid_tests.csv")
@@ -78,7 +84,7 @@ public enum ReportStage {
         try PaperTables.write(context, results: results)
         let quality = assess(results, scenario: scenario)
         try AtomicFile.write(summary(context, costs: costs, results: results, quality: quality,
-                                     iid: (rejected: rejectedTests, tests: iid.rows.count)),
+                                     iid: (rejected: rejectedTests, tests: iid.rows.count), roundCosts: roundCosts),
                              to: context.path("summary.md"))
         return quality
     }
@@ -153,8 +159,11 @@ public enum ReportStage {
         }
     }
 
+    /// Sweep against profile, part by part (`RoundCostComparison`).
+    public static let roundCostsFile = "round_costs.csv"
+
     static func summary(_ context: RunContext, costs: CalibratedCosts, results: [PointResult], quality: Quality,
-                        iid: (rejected: Int, tests: Int)) -> String {
+                        iid: (rejected: Int, tests: Int), roundCosts: [RoundCostComparison]) -> String {
         let scenario = context.scenario
         var lines = ["# \(scenario.name)", ""]
         if !scenario.description.isEmpty { lines += [scenario.description, ""] }
@@ -203,6 +212,23 @@ public enum ReportStage {
                          + "\(r.leviathan.map { String(format: "%.2f", $0) } ?? "-") | \(signed(r.relativeError)) | "
                          + "\(signed(r.priorRelativeError)) |")
         }
+        if !roundCosts.isEmpty {
+            lines += ["", "## Round costs: sweep against profile", "",
+                      "What the sweep's rounds paid over what the profile priced them at (\(roundCostsFile)): "
+                      + "the primary-alone step, the verification pass per round and the drafting steps per round. "
+                      + "A ratio of verify or drafting away from the baseline's is what an a-priori error comes from.",
+                      "", "| strategy | secondary | alpha | gamma | baseline step | verify per round | "
+                      + "drafting per round |", "|---|---|---|---|---|---|---|"]
+            func part(_ sweep: Double, _ ratio: Double) -> String {
+                String(format: "%.2f ms (x%.2f)", sweep / 1e6, ratio)
+            }
+            for c in roundCosts {
+                let p = c.point
+                lines.append("| \(p.strategy.rawValue) | \(p.secondary) | \(p.alphaLabel) | \(p.gamma) | "
+                             + "\(part(c.baselineStepSweep, c.baselineRatio)) | "
+                             + "\(part(c.verifySweep, c.verifyRatio)) | \(part(c.draftingSweep, c.draftingRatio)) |")
+            }
+        }
         if iid.tests > 0 {
             let (rejected, tests) = iid
             lines += ["", "## i.i.d. acceptance", "",
@@ -211,7 +237,8 @@ public enum ReportStage {
                       + "reject it at p < 0.01."]
         }
         lines += ["", "Files: speedup.csv, acceptance.csv, calibration.csv, layers.csv, block_cost.csv, "
-                  + "layer_breakdown_*.csv, iid_tests.csv, run.json; plots in \(context.plotsDirectory)."]
+                  + "layer_breakdown_*.csv, iid_tests.csv, round_costs.csv, run.json; "
+                  + "plots in \(context.plotsDirectory)."]
         return lines.joined(separator: "\n") + "\n"
     }
 }

@@ -86,14 +86,24 @@ public struct SweepRun: CSVRecord {
     public var fullRoundHistogram: [Int]
     /// Accepted drafts per round (for adaptive policies the round's own draft length varies).
     public var draftLengthHistogram: [Int]
+    /// Mean wall time of draft step k + 1 of a round in this run (nanoseconds; step 1 right
+    /// after a verification): what drafting cost inside the measured run, beside the profile's
+    /// `draft_step_in_round` (empty for strategies that do not draft, or in older files).
+    public var draftStepMeanNanoseconds: [Int]
+    /// The run's wall time in its verification passes and in drafting (the strategy's phase
+    /// clock; 0 where it has none).
+    public var verifyNanoseconds: Double
+    public var draftNanoseconds: Double
     public var probe: ProbeCosts
 
     public static let columns = SweepPoint.columns + [
         "repeat", "tokens", "baseline_ns", "strategy_ns", "baseline_first", "rounds", "drafted", "accepted",
         "drafted_by_position", "judged_by_position", "accepted_by_position", "full_round_histogram",
-        "draft_length_histogram", "local_primary_one_ns", "local_block_ratio", "local_secondary_cold_ns",
-        "local_secondary_warm_ns",
+        "draft_length_histogram", "draft_step_mean_ns_by_position", "verify_ns", "draft_ns",
+        "local_primary_one_ns", "local_block_ratio", "local_secondary_cold_ns", "local_secondary_warm_ns",
     ]
+
+    public static let optionalColumns: Set<String> = ["draft_step_mean_ns_by_position", "verify_ns", "draft_ns"]
 
     public var fields: [CSVValue] {
         func joined(_ values: [Int]) -> CSVValue { .string(values.map(String.init).joined(separator: ";")) }
@@ -102,7 +112,8 @@ public struct SweepRun: CSVRecord {
             .integer(Int(strategyNanoseconds)),
             .integer(baselineFirst ? 1 : 0), .integer(rounds), .integer(drafted), .integer(accepted),
             joined(draftedByPosition), joined(judgedByPosition), joined(acceptedByPosition), joined(fullRoundHistogram),
-            joined(draftLengthHistogram), .integer(Int(probe.decodeStep)), .real(probe.blockRatio),
+            joined(draftLengthHistogram), joined(draftStepMeanNanoseconds), .integer(Int(verifyNanoseconds)),
+            .integer(Int(draftNanoseconds)), .integer(Int(probe.decodeStep)), .real(probe.blockRatio),
             .integer(Int(probe.secondaryColdStep)), .integer(Int(probe.secondaryWarmStep)),
         ]
     }
@@ -123,6 +134,11 @@ public struct SweepRun: CSVRecord {
         acceptedByPosition = t.acceptedByPosition
         fullRoundHistogram = t.fullRoundHistogram
         draftLengthHistogram = t.draftLengthHistogram
+        draftStepMeanNanoseconds = zip(t.draftStepsByPosition, t.draftStepNanosecondsByPosition).map { steps, total in
+            steps > 0 ? Int(total / UInt64(steps)) : 0
+        }
+        verifyNanoseconds = Double(t.phaseNanoseconds[.verify] ?? 0)
+        draftNanoseconds = Double(t.phaseNanoseconds[.draft] ?? 0)
         self.probe = probe
     }
 
@@ -141,6 +157,11 @@ public struct SweepRun: CSVRecord {
         acceptedByPosition = try row.integers("accepted_by_position")
         fullRoundHistogram = try row.integers("full_round_histogram")
         draftLengthHistogram = try row.integers("draft_length_histogram")
+        // Files written before these columns existed read as "not recorded".
+        draftStepMeanNanoseconds = row.has("draft_step_mean_ns_by_position")
+            ? try row.integers("draft_step_mean_ns_by_position") : []
+        verifyNanoseconds = row.has("verify_ns") ? try row.optionalReal("verify_ns") ?? 0 : 0
+        draftNanoseconds = row.has("draft_ns") ? try row.optionalReal("draft_ns") ?? 0 : 0
         probe = ProbeCosts(decodeStep: try row.real("local_primary_one_ns"),
                            blockRatio: try row.real("local_block_ratio"),
                            secondaryColdStep: try row.real("local_secondary_cold_ns"),
