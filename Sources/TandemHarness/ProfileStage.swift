@@ -18,6 +18,7 @@ public enum ProfileStage {
     /// Each secondary's draft steps timed inside real rounds (the a-priori prediction prices
     /// drafting by them). Optional: older profiles lack it.
     public static let draftStepsFile = "profile_draft_steps.csv"
+    public static let verifyRoundsFile = "profile_verify_rounds.csv"
 
     public static func isComplete(_ context: RunContext) -> Bool {
         [samplesFile, layersFile, overheadsFile, limitsFile, acceptanceFile, policiesFile]
@@ -142,7 +143,7 @@ public enum ProfileStage {
         try context.checkStop(stage: "profile", saved: unsaved)
         let policies = try profilePolicies(context)
         try context.checkStop(stage: "profile", saved: unsaved)
-        let draftSteps = try profileDraftSteps(context)
+        let (draftSteps, verifyRounds) = try profileDraftSteps(context)
         try context.write([limitsRecord], to: limitsFile)
         try context.write(samples, to: samplesFile)
         try context.write(layers, to: layersFile)
@@ -151,6 +152,7 @@ public enum ProfileStage {
         try context.write(acceptance, to: acceptanceFile)
         try context.write(policies, to: policiesFile)
         try context.write(draftSteps, to: draftStepsFile)
+        try context.write(verifyRounds, to: verifyRoundsFile)
     }
 
     /// Each adaptive-policy sweep point run once, as the sweep will run it (plan, models,
@@ -181,47 +183,67 @@ public enum ProfileStage {
     }
 
     /// Each secondary's draft steps timed inside real rounds: `repeats` fixed-policy runs of the
-    /// first speculative strategy that drafts with it, at the sweep's largest gamma, first
-    /// context, tokens, threads and acceptance (oracle alphas or the models'). An isolated step
+    /// first speculative strategy that drafts with it, at the sweep's largest gamma, at each of
+    /// its contexts (a step's cost grows with the context faster than the isolated steps' fit
+    /// says: context-length's s2 drafted 38% slower at 512 than at 32, its fit said 16%), its
+    /// tokens, threads and first acceptance (oracle alphas or the models'). An isolated step
     /// is not what a round pays: after a verification pass the secondary needs several steps to
     /// warm up again, and the profile's isolated third step (280 us for quickstart's s10) sat
     /// at 0.6x the sweep probes' (450-500 us), while steps 5 on ran at 240-280 us.
-    static func profileDraftSteps(_ context: RunContext) throws -> [ProfileDraftSteps] {
+    /// The same runs' verification passes per repeat come back beside them (`ProfileVerifyRounds`),
+    /// each with a primary-alone run paired with it.
+    static func profileDraftSteps(_ context: RunContext) throws -> ([ProfileDraftSteps], [ProfileVerifyRounds]) {
         let scenario = context.scenario, sweep = scenario.sweep
-        guard let gamma = sweep.gammas.max() else { return [] }
-        let c = sweep.contexts.first ?? 64, threads = sweep.threads.first ?? 1
-        let tokens = min(sweep.tokens, context.primary.config.maxContext - c - gamma - 2)
-        let prompt = ModelFactory.prompt(sweep.prompt, length: c, tokenizer: context.tokenizer)
+        guard let gamma = sweep.gammas.max() else { return ([], []) }
+        let threads = sweep.threads.first ?? 1
         let listed = sweep.secondaries.compactMap { scenario.secondary(named: $0) }
-        var records: [ProfileDraftSteps] = []
-        for secondary in context.secondaries {
-            guard let strategy = sweep.strategies.first(where: { strategy in
-                strategy.isSpeculative && SweepSettings.drafters(for: strategy, among: listed)
-                    .contains { $0.name == secondary.name }
-            }) else { continue }
-            let plan = DecodingPlan(strategy: strategy, policy: .fixed, gamma: gamma, gammaMax: gamma,
-                                    minimumProbability: sweep.pMin, tau: sweep.tau, sampling: sweep.sampling,
-                                    oracleAlphas: sweep.alphas.first, oracleSampling: sweep.oracleSampling)
-            let models = DecodingModelSet(primary: context.primary, secondary: secondary.model,
-                                          tandem: secondary.tandem, router: nil)
-            for repeatIndex in 0..<max(sweep.repeats, 1) {
-                try context.checkStop(stage: "profile", saved: unsaved)
-                var decoding = try DecodingFactory.strategy(plan, models: models,
-                                                            seed: scenario.seed &+ 7 &+ UInt64(repeatIndex),
-                                                            capacity: c + tokens + plan.lookahead + 1,
-                                                            settings: DecodingSettings(threads: threads))
-                _ = decoding.generate(prompt: prompt, maxTokens: tokens)
-                let t = decoding.telemetry
-                for (index, steps) in t.draftStepsByPosition.enumerated() where steps > 0 {
-                    records.append(ProfileDraftSteps(
-                        secondary: secondary.name, strategy: strategy, gamma: gamma, context: c, tokens: tokens,
-                        repeatIndex: repeatIndex, position: index + 1, steps: steps,
-                        nanoseconds: Double(t.draftStepNanosecondsByPosition[index])))
+        var records: [ProfileDraftSteps] = [], verifyRecords: [ProfileVerifyRounds] = []
+        for c in sweep.contexts.isEmpty ? [64] : sweep.contexts {
+            let tokens = min(sweep.tokens, context.primary.config.maxContext - c - gamma - 2)
+            let prompt = ModelFactory.prompt(sweep.prompt, length: c, tokenizer: context.tokenizer)
+            for secondary in context.secondaries {
+                guard let strategy = sweep.strategies.first(where: { strategy in
+                    strategy.isSpeculative && SweepSettings.drafters(for: strategy, among: listed)
+                        .contains { $0.name == secondary.name }
+                }) else { continue }
+                let plan = DecodingPlan(strategy: strategy, policy: .fixed, gamma: gamma, gammaMax: gamma,
+                                        minimumProbability: sweep.pMin, tau: sweep.tau, sampling: sweep.sampling,
+                                        oracleAlphas: sweep.alphas.first, oracleSampling: sweep.oracleSampling)
+                let models = DecodingModelSet(primary: context.primary, secondary: secondary.model,
+                                              tandem: secondary.tandem, router: nil)
+                for repeatIndex in 0..<max(sweep.repeats, 1) {
+                    try context.checkStop(stage: "profile", saved: unsaved)
+                    var decoding = try DecodingFactory.strategy(plan, models: models,
+                                                                seed: scenario.seed &+ 7 &+ UInt64(repeatIndex),
+                                                                capacity: c + tokens + plan.lookahead + 1,
+                                                                settings: DecodingSettings(threads: threads))
+                    // Each run paired with a primary-alone run beside it (ABBA, as the sweep pairs),
+                    // so the verify factor can be read against the machine's state at that moment.
+                    func baseline() -> Double {
+                        Double(SweepStage.runBaseline(threads: threads, context, prompt: prompt, tokens: tokens)
+                            .decodeNanoseconds)
+                    }
+                    var baselineNanoseconds = repeatIndex % 2 == 0 ? baseline() : 0
+                    _ = decoding.generate(prompt: prompt, maxTokens: tokens)
+                    if repeatIndex % 2 == 1 { baselineNanoseconds = baseline() }
+                    let t = decoding.telemetry
+                    for (index, steps) in t.draftStepsByPosition.enumerated() where steps > 0 {
+                        records.append(ProfileDraftSteps(
+                            secondary: secondary.name, strategy: strategy, gamma: gamma, context: c, tokens: tokens,
+                            repeatIndex: repeatIndex, position: index + 1, steps: steps,
+                            nanoseconds: Double(t.draftStepNanosecondsByPosition[index])))
+                    }
+                    if t.rounds > 0, let verify = t.phaseNanoseconds[.verify] {
+                        verifyRecords.append(ProfileVerifyRounds(
+                            secondary: secondary.name, strategy: strategy, gamma: gamma, context: c, tokens: tokens,
+                            repeatIndex: repeatIndex, rounds: t.rounds, verifyNanoseconds: Double(verify),
+                            draftLengthHistogram: t.draftLengthHistogram, baselineNanoseconds: baselineNanoseconds))
+                    }
                 }
             }
         }
         if !records.isEmpty { context.log("profile: draft steps timed inside rounds (gamma \(gamma))") }
-        return records
+        return (records, verifyRecords)
     }
 
     /// Model mode: each drafter's acceptance per position, measured once here (fixed policy at

@@ -2,18 +2,20 @@ import TandemAnalysis
 import TandemReport
 
 /// round_costs.csv: per speculative sweep point, what its rounds cost in the sweep against what
-/// the profile priced them at (the a-priori prediction's inputs), part by part, so an a-priori
-/// error can be traced to the part that moved: the primary-alone step, the verification pass,
-/// or the drafting steps. Ratios are sweep / profile; the primary's step drifting by itself
-/// cancels in a speedup, a verify or drafting ratio away from the baseline's does not.
+/// the a-priori prediction priced them at (`priorRoundCosts` at the runs' mean context, no
+/// draws), part by part, so an a-priori error can be traced to the part that moved: the
+/// primary-alone step, the verification pass, or the drafting steps. Ratios are sweep / prior;
+/// the machine slowing everything alike cancels in a speedup, a verify or drafting ratio away
+/// from the baseline's does not.
 ///
-/// - Baseline step: the paired primary-alone runs' mean time per token, against the fitted
-///   decode step at the runs' mean context plus the loop's per-token overhead.
+/// - Baseline step: the paired primary-alone runs' mean time per token, against the prior's
+///   step (the fitted decode step plus the loop's per-token excess).
 /// - Verify: the runs' verification phase per round (the primary's block pass and the acceptance
-///   rule), against the fitted block of (drafts + 1) tokens at the runs' mean context, averaged
-///   over the rounds' draft lengths.
+///   rule), against the prior's round block of (drafts + 1) tokens (the fit times the in-round
+///   verify factor, `InRoundVerify`), averaged over the rounds' draft lengths.
 /// - Drafting: the runs' own draft steps by position (their means, weighted by the rounds that
-///   drafted each position), against the same positions priced by the profile's in-round steps.
+///   drafted each position), against the prior's step at each position (the profile's in-round
+///   steps moved to the context, or its cold and warm steps).
 public struct RoundCostComparison: CSVRecord {
     public var point: SweepPoint
     public var rounds: Int
@@ -48,11 +50,9 @@ public struct RoundCostComparison: CSVRecord {
     }
 
     /// The comparison for one point's runs; nil when the runs did not record their phases and
-    /// draft steps (older files), drafted nothing, or the profile has no in-round steps for
-    /// the point's secondary.
+    /// draft steps (older files), drafted nothing, or the point's secondary was not profiled.
     public init?(point: SweepPoint, runs: [SweepRun], costs: CalibratedCosts) {
-        guard point.strategy.isSpeculative, let first = runs.first,
-              let steps = costs.inRoundDraftSteps[point.secondary]?.steps, !steps.isEmpty,
+        guard point.strategy.isSpeculative, let first = runs.first, costs.secondaries[point.secondary] != nil,
               runs.allSatisfy({ $0.verifyNanoseconds > 0 && !$0.draftStepMeanNanoseconds.isEmpty }) else {
             return nil
         }
@@ -60,14 +60,15 @@ public struct RoundCostComparison: CSVRecord {
         rounds = runs.reduce(0) { $0 + $1.rounds }
         guard rounds > 0 else { return nil }
         let meanContext = point.context + first.tokens / 2
+        let prior = costs.priorRoundCosts(secondary: point.secondary, context: meanContext, policy: point.policy)
         let decodeTokens = Double(first.tokens - 1)
         baselineStepSweep = runs.reduce(0) { $0 + $1.baselineNanoseconds } / Double(runs.count) / decodeTokens
-        baselineStepProfile = costs.primary.predict(tokens: 1, context: meanContext).value + costs.tokenOverhead.mean
+        baselineStepProfile = prior.baselinePerToken
         verifySweep = runs.reduce(0) { $0 + $1.verifyNanoseconds } / Double(rounds)
         var verify = 0.0
         for run in runs {
             for (drafts, count) in run.draftLengthHistogram.enumerated() where count > 0 {
-                verify += Double(count) * costs.primary.predict(tokens: drafts + 1, context: meanContext).value
+                verify += Double(count) * prior.roundBlock(drafts + 1)
             }
         }
         verifyProfile = verify / Double(rounds)
@@ -75,9 +76,8 @@ public struct RoundCostComparison: CSVRecord {
         for run in runs {
             for (index, drafted) in run.draftedByPosition.enumerated() where drafted > 0 {
                 guard index < run.draftStepMeanNanoseconds.count else { continue }
-                let profileStep = steps[min(index, steps.count - 1)].mean
                 sweepDrafting += Double(drafted) * Double(run.draftStepMeanNanoseconds[index])
-                profileDrafting += Double(drafted) * profileStep
+                profileDrafting += Double(drafted) * (prior.drafting(index + 1) - prior.drafting(index))
             }
         }
         guard profileDrafting > 0 else { return nil }

@@ -179,4 +179,58 @@ import TandemHarness
         #expect(abs(probed.drafting(5) - expected) < 1e-6,
                 "probed drafting \(probed.drafting(5)), expected \(expected)")
     }
+
+    /// With in-round steps at two contexts, a-priori drafting at a profiled context is that
+    /// level's steps, between them linear in the context position by position, and beyond them
+    /// the nearest level moved by the fitted step (flat here). Reference: the steps written.
+    @Test func inRoundDraftStepsFollowTheContext() throws {
+        let directory = NSTemporaryDirectory() + "tandem-draft-contexts-\(getpid())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try writeProfile(directory, baselineExcess: nil)
+        // Prompts of 16 and 64 tokens, 20 tokens each: mean contexts 26 and 74.
+        let rows = ["s,tandem-speed,3,16,20,0,1,10,8000", "s,tandem-speed,3,16,20,0,2,10,4000",
+                    "s,tandem-speed,3,16,20,0,3,10,3000", "s,tandem-speed,3,64,20,0,1,10,10000",
+                    "s,tandem-speed,3,64,20,0,2,10,6000", "s,tandem-speed,3,64,20,0,3,10,5000"]
+        try (["secondary,strategy,gamma,context,tokens,repeat,position,steps,nanoseconds"] + rows)
+            .joined(separator: "\n").appending("\n")
+            .write(toFile: directory + "/profile_draft_steps.csv", atomically: true, encoding: .utf8)
+        let costs = try CalibrationStage.load(directory: directory)
+        for (context, expected) in [(26, 1500.0), (74, 2100), (50, 1800), (100, 2100), (10, 1500)] {
+            let drafting = costs.priorRoundCosts(secondary: "s", context: context).drafting(3)
+            #expect(abs(drafting - expected) < 1e-6, "context \(context): drafting \(drafting), expected \(expected)")
+        }
+    }
+
+    /// The in-round verify factor: each run's verify time over the fitted blocks of its rounds,
+    /// divided by its paired baseline's time per token over the prior's step, so a machine 10%
+    /// slower during one run leaves the factor at 1.2 (unpaired, that run would read 1.32). The
+    /// a-priori round block is the fit times the factor; the primary-alone step and the probed
+    /// costs are not scaled. Reference: the fit's own curve 1000 + 100 n + 2 n c; tolerance 1e-3.
+    @Test func inRoundVerifyFactorIsPairedWithItsBaseline() throws {
+        let directory = NSTemporaryDirectory() + "tandem-verify-rounds-\(getpid())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try writeProfile(directory, baselineExcess: nil)
+        // Prompt 16, 20 tokens: mean context 26. 5 rounds verifying 2 drafts: 5 x T(3, 26) = 7280
+        // fitted; the prior's step is T(1, 26) + 50 = 1202 per token, 19 tokens after the prefill.
+        let fitted = 5 * 1456.0, step = 1202.0 * 19
+        let runs = [(verify: fitted * 1.2, baseline: step), (verify: fitted * 1.2 * 1.1, baseline: step * 1.1)]
+        let rows = runs.enumerated().map { index, run in
+            "s,tandem-speed,2,16,20,\(index),5,\(Int(run.verify.rounded())),0;0;5,\(Int(run.baseline.rounded()))"
+        }
+        try (["secondary,strategy,gamma,context,tokens,repeat,rounds,verify_ns,draft_length_histogram,baseline_ns"]
+             + rows).joined(separator: "\n").appending("\n")
+            .write(toFile: directory + "/profile_verify_rounds.csv", atomically: true, encoding: .utf8)
+        let costs = try CalibrationStage.load(directory: directory)
+        let verify = try #require(costs.inRoundVerify["s"])
+        #expect(abs(verify.factor - 1.2) < 1e-3 && verify.runs == 2, "factor \(verify.factor) over \(verify.runs) runs")
+        let prior = costs.priorRoundCosts(secondary: "s", context: 64)
+        #expect(abs(prior.roundBlock(3) - prior.primary(3) * verify.factor) < 1e-9)
+        #expect(abs(prior.baselinePerToken - (1100 + 2 * 64 + 50)) < 1, "step \(prior.baselinePerToken) scaled")
+        let probe = ProbeCosts(decodeStep: 1200, blockRatio: 1.1, secondaryColdStep: 210, secondaryWarmStep: 110)
+        let local = LocalCosts(probe: probe, baselineStep: 1200, stepAtProbe: 1200)
+        let probed = costs.roundCosts(secondary: "s", context: 64, local: local, localContext: 16, gamma: 2)
+        #expect(probed.verifyScale == 1, "the probed prediction has its own verify block")
+    }
 }
