@@ -21,10 +21,6 @@ public struct RoundCosts: Sendable {
     /// cost the last entry), as measured inside real rounds; replaces the cold + warm pricing
     /// of `drafting`, which assumes every step after the first is as warm as an isolated third.
     public var draftSteps: [Double] = []
-    /// A round's primary pass costs `primary(n)` times this (1: as the grid timed blocks back to
-    /// back; the a-priori prediction sets the in-round runs' factor). The primary-alone step
-    /// (`baselinePerToken`) is not scaled.
-    public var verifyScale: Double = 1
 
     public init(primary: @escaping @Sendable (Int) -> Double, secondaryStep: Double, secondaryFirstStep: Double? = nil,
                 projection: @escaping @Sendable (Int) -> Double, roundOverhead: Double, baselineOverhead: Double) {
@@ -35,9 +31,6 @@ public struct RoundCosts: Sendable {
         self.roundOverhead = roundOverhead
         self.baselineOverhead = baselineOverhead
     }
-
-    /// T_L(n) as a round pays it: the primary's pass over a block of n tokens after drafting.
-    public func roundBlock(_ n: Int) -> Double { primary(n) * verifyScale }
 
     /// Time per token of the primary alone.
     public var baselinePerToken: Double { primary(1) + baselineOverhead }
@@ -92,7 +85,7 @@ public enum SpeedupModel {
         for r in 1...decodeTokens {
             let g = min(gamma, r - 1)
             let distribution = acceptedLengthDistribution(acceptance: acceptance, drafts: g)
-            var expected = costs.drafting(g) + costs.roundBlock(g + 1) + costs.roundOverhead
+            var expected = costs.drafting(g) + costs.primary(g + 1) + costs.roundOverhead
             for (a, p) in distribution.enumerated() where p > 0 {
                 expected += p * (costs.projection(a + 1) + f[r - a - 1])
             }
@@ -106,7 +99,7 @@ public enum SpeedupModel {
     public static func steadyStateSpeedup(costs: RoundCosts, acceptance: [Double], gamma: Int) -> Double {
         let distribution = acceptedLengthDistribution(acceptance: acceptance, drafts: gamma)
         let projection = distribution.enumerated().reduce(0) { $0 + $1.1 * costs.projection($1.0 + 1) }
-        let round = costs.drafting(gamma) + costs.roundBlock(gamma + 1) + projection + costs.roundOverhead
+        let round = costs.drafting(gamma) + costs.primary(gamma + 1) + projection + costs.roundOverhead
         return expectedTokens(acceptance: acceptance, gamma: gamma) * costs.baselinePerToken / round
     }
 
@@ -119,7 +112,7 @@ public enum SpeedupModel {
             total += costs.drafting(drafts)
             remaining -= drafts
             if remaining > 0 {
-                total += costs.roundBlock(gamma + 1) + costs.projection(gamma + 1) + costs.roundOverhead
+                total += costs.primary(gamma + 1) + costs.projection(gamma + 1) + costs.roundOverhead
                 remaining -= 1
             }
         }

@@ -9,7 +9,7 @@ extension Transformer {
     /// Whether `forward` takes the region path: a block (decode steps keep their row on the
     /// calling thread, see splitsRowWork) at several threads, every product splitting into panel
     /// shares at this block size (none handed to OpenBLAS).
-    func runsInRegion(tokens n: Int, threads: Int) -> Bool {
+    public func runsInRegion(tokens n: Int, threads: Int) -> Bool {
         threads > 1 && n > 1 && head.splitsIntoShares(tokens: n)
             && layers.allSatisfy { $0.all.allSatisfy { $0.splitsIntoShares(tokens: n) } }
     }
@@ -21,9 +21,14 @@ extension Transformer {
         let d = config.width, f = config.feedForwardWidth, qW = config.queryWidth
         let qkvStride = qW + 2 * config.keyValueWidth
         // Scratch made here, on one thread: the region's threads only read it.
-        let scratch = layers.map { linears in linears.all.map { state.quantizedActivations(for: $0) } }
+        let scratch = layers.map { LayerScratch(linears: $0, state: state) }
         let headScratch = state.quantizedActivations(for: head)
+        let attentionNorms = (0..<config.layerCount).map { weights.tensor($0, .attentionNorm).baseAddress! }
+        let feedForwardNorms = (0..<config.layerCount).map { weights.tensor($0, .feedForwardNorm).baseAddress! }
+        let finalNorm = weights.tensor(ParameterTable.finalNorm).baseAddress!
         let parts = 2, pieces = config.headCount * parts
+        // Timer laps as the per-call path takes them: a block's norms at several threads are timed
+        // inside the product that follows them (their own lap is taken before the work, ~0).
         WorkerPool.shared(threads: settings.threads).region { region in
             let rows = region.share(of: n), lead = region.thread == 0
             // Every thread's part of a product once its input rows are prepared.
@@ -35,12 +40,13 @@ extension Transformer {
             for layer in 0..<config.layerCount {
                 let linears = layers[layer], activations = scratch[layer]
                 // attention: norm and quantize rows | q, k, v | rotate, cache | heads | quantize | output
-                normRows(weights.tensor(layer, .attentionNorm).baseAddress!, state)(rows)
-                linears.queryKeyValue.prepare(state.normed, xStride: d, rows: rows, activations: activations[0])
                 if lead { profiler?.lap(model: model, layer: layer, .norm, tokens: n) }
+                normRows(attentionNorms[layer], state)(rows)
+                linears.queryKeyValue.prepare(state.normed, xStride: d, rows: rows,
+                                              activations: activations.queryKeyValue)
                 region.barrier()
-                product(linears.queryKeyValue, activations[0], state.normed, xStride: d, into: state.queryKeyValue,
-                        yStride: qkvStride, accumulate: false)
+                product(linears.queryKeyValue, activations.queryKeyValue, state.normed, xStride: d,
+                        into: state.queryKeyValue, yStride: qkvStride, accumulate: false)
                 region.barrier()
                 if lead { profiler?.lap(model: model, layer: layer, .attentionProjection, tokens: n) }
                 rotateRows(rows, layer: layer, start: start, cache: cache, state: state)
@@ -51,26 +57,27 @@ extension Transformer {
                 }
                 region.barrier()
                 if lead { profiler?.lap(model: model, layer: layer, .attentionScores, tokens: n) }
-                linears.output.prepare(state.attention, xStride: qW, rows: rows, activations: activations[1])
+                linears.output.prepare(state.attention, xStride: qW, rows: rows, activations: activations.output)
                 region.barrier()
-                product(linears.output, activations[1], state.attention, xStride: qW, into: state.residual,
+                product(linears.output, activations.output, state.attention, xStride: qW, into: state.residual,
                         yStride: d, accumulate: true)
                 region.barrier()
                 if lead { profiler?.lap(model: model, layer: layer, .attentionProjection, tokens: n) }
                 // feed-forward: norm and quantize rows | gate, up | SwiGLU and quantize rows | down
-                normRows(weights.tensor(layer, .feedForwardNorm).baseAddress!, state)(rows)
-                linears.gateUp.prepare(state.normed, xStride: d, rows: rows, activations: activations[2])
+                if lead { profiler?.lap(model: model, layer: layer, .norm, tokens: n) }
+                normRows(feedForwardNorms[layer], state)(rows)
+                linears.gateUp.prepare(state.normed, xStride: d, rows: rows, activations: activations.gateUp)
                 region.barrier()
-                product(linears.gateUp, activations[2], state.normed, xStride: d, into: state.gateUp,
+                product(linears.gateUp, activations.gateUp, state.normed, xStride: d, into: state.gateUp,
                         yStride: 2 * f, accumulate: false)
                 region.barrier()
                 for row in rows {
                     let gateUp = state.gateUp + row * 2 * f
                     VectorMath.swiGLU(gateUp, gateUp + f, state.activation + row * f, f)
                 }
-                linears.down.prepare(state.activation, xStride: f, rows: rows, activations: activations[3])
+                linears.down.prepare(state.activation, xStride: f, rows: rows, activations: activations.down)
                 region.barrier()
-                product(linears.down, activations[3], state.activation, xStride: f, into: state.residual,
+                product(linears.down, activations.down, state.activation, xStride: f, into: state.residual,
                         yStride: d, accumulate: true)
                 region.barrier()
                 if lead {
@@ -78,14 +85,26 @@ extension Transformer {
                     state.captured[layer + 1].map { $0.update(from: state.residual, count: n * d) }
                 }
             }
-            normRows(weights.tensor(ParameterTable.finalNorm).baseAddress!, state)(rows)
+            if lead { profiler?.lap(model: model, layer: -1, .norm, tokens: n) }
+            normRows(finalNorm, state)(rows)
             head.prepare(state.normed, xStride: d, rows: rows, activations: headScratch)
             region.barrier()
-            if lead { profiler?.lap(model: model, layer: -1, .norm, tokens: n) }
             product(head, headScratch, state.normed, xStride: d, into: state.logitsStorage,
                     yStride: config.vocabularySize, accumulate: false)
         }
         cache.extend(by: n)
         profiler?.lap(model: model, layer: -1, .lmHead, tokens: n)
+    }
+}
+
+/// The quantized-input scratch of one layer's four products, by name (nil for F32 weights).
+private struct LayerScratch {
+    let queryKeyValue, output, gateUp, down: QuantizedActivations?
+
+    init(linears: LayerLinears, state: ForwardState) {
+        queryKeyValue = state.quantizedActivations(for: linears.queryKeyValue)
+        output = state.quantizedActivations(for: linears.output)
+        gateUp = state.quantizedActivations(for: linears.gateUp)
+        down = state.quantizedActivations(for: linears.down)
     }
 }

@@ -28,8 +28,6 @@ public struct CalibratedCosts {
     /// Per secondary: its draft steps timed inside real rounds (empty for older profiles, whose
     /// a-priori drafting stays one cold plus warm steps).
     public var inRoundDraftSteps: [String: InRoundDraftSteps] = [:]
-    /// Per secondary: the primary's pass in a round against the fitted block (`InRoundVerify`).
-    public var inRoundVerify: [String: InRoundVerify] = [:]
 
     /// Costs at context `c` for `secondary` (coefficients optionally drawn from their
     /// uncertainty by `random`). With `local` (a sweep point's costs: the primary-alone runs'
@@ -117,10 +115,6 @@ public struct CalibratedCosts {
                 costs.draftSteps = nearest.steps.map { draw($0) * (scale.isFinite && scale > 0 ? scale : 1) }
             }
         }
-        // A priori, a round's primary pass as the in-round runs paid it against the fit.
-        if !measuredBaseline, let verify = inRoundVerify[secondary], verify.factor > 0 {
-            costs.verifyScale = draw((verify.factor, verify.standardError))
-        }
         return costs
     }
 }
@@ -139,9 +133,8 @@ public enum CalibrationStage {
         }
         let baselineRuns = try context.readRecords(ProfileBaselineRun.self, ProfileStage.baselineFile) ?? []
         let draftSteps = try context.readRecords(ProfileDraftSteps.self, ProfileStage.draftStepsFile) ?? []
-        let verifyRounds = try context.readRecords(ProfileVerifyRounds.self, ProfileStage.verifyRoundsFile) ?? []
         let (costs, table) = fit(samples: samples, overheads: overheads, baselineRuns: baselineRuns,
-                                 draftSteps: draftSteps, verifyRounds: verifyRounds, limits: limitsRecord,
+                                 draftSteps: draftSteps, limits: limitsRecord,
                                  secondaries: context.secondaries.map(\.name))
         try context.write(table, to: "calibration.csv")
         try writeLayers(context)
@@ -175,11 +168,8 @@ public enum CalibrationStage {
             ? try read(ProfileBaselineRun.self, ProfileStage.baselineFile) : []
         let draftSteps = FileManager.default.fileExists(atPath: directory + "/" + ProfileStage.draftStepsFile)
             ? try read(ProfileDraftSteps.self, ProfileStage.draftStepsFile) : []
-        let verifyRounds = FileManager.default.fileExists(atPath: directory + "/" + ProfileStage.verifyRoundsFile)
-            ? try read(ProfileVerifyRounds.self, ProfileStage.verifyRoundsFile) : []
         return fit(samples: samples, overheads: try read(ProfileOverhead.self, ProfileStage.overheadsFile),
-                   baselineRuns: baselineRuns, draftSteps: draftSteps, verifyRounds: verifyRounds, limits: limits,
-                   secondaries: names).costs
+                   baselineRuns: baselineRuns, draftSteps: draftSteps, limits: limits, secondaries: names).costs
     }
 
     static func observations(_ samples: [ProfileSample], _ model: String, _ quantity: String) -> [CostObservation] {
@@ -195,7 +185,7 @@ public enum CalibrationStage {
 
     /// The weighted least-squares fits of the profiled costs and their calibration table.
     static func fit(samples: [ProfileSample], overheads: [ProfileOverhead], baselineRuns: [ProfileBaselineRun] = [],
-                    draftSteps: [ProfileDraftSteps] = [], verifyRounds: [ProfileVerifyRounds] = [],
+                    draftSteps: [ProfileDraftSteps] = [],
                     limits limitsRecord: MachineLimitsRecord,
                     secondaries names: [String]) -> (costs: CalibratedCosts, table: CSVTable) {
         let limits = MachineLimits(peakFlops: limitsRecord.peakGigaflops * 1e9,
@@ -304,13 +294,8 @@ public enum CalibrationStage {
                                     judgeCosts: judgeCosts,
                                     baselineLoopOverhead: baselineLoopOverhead, limits: limits)
         costs.inRoundDraftSteps = InRoundDraftSteps.fit(draftSteps).filter { secondaries[$0.key] != nil }
-        // Against the primary-alone step as the prior prices it (fitted step plus the loop's excess).
-        costs.inRoundVerify = InRoundVerify.fit(verifyRounds, primary: primary,
-                                                tokenOverhead: costs.baselineLoopOverhead?.mean ?? tokenOverhead.0)
-            .filter { secondaries[$0.key] != nil }
         for name in names {
             for row in costs.inRoundDraftSteps[name]?.tableRows(secondary: name) ?? [] { table.append(row) }
-            if let verify = costs.inRoundVerify[name] { table.append(verify.tableRow(secondary: name)) }
         }
         return (costs, table)
     }

@@ -18,7 +18,6 @@ public enum ProfileStage {
     /// Each secondary's draft steps timed inside real rounds (the a-priori prediction prices
     /// drafting by them). Optional: older profiles lack it.
     public static let draftStepsFile = "profile_draft_steps.csv"
-    public static let verifyRoundsFile = "profile_verify_rounds.csv"
 
     public static func isComplete(_ context: RunContext) -> Bool {
         [samplesFile, layersFile, overheadsFile, limitsFile, acceptanceFile, policiesFile]
@@ -143,7 +142,7 @@ public enum ProfileStage {
         try context.checkStop(stage: "profile", saved: unsaved)
         let policies = try profilePolicies(context)
         try context.checkStop(stage: "profile", saved: unsaved)
-        let (draftSteps, verifyRounds) = try profileDraftSteps(context)
+        let draftSteps = try profileDraftSteps(context)
         try context.write([limitsRecord], to: limitsFile)
         try context.write(samples, to: samplesFile)
         try context.write(layers, to: layersFile)
@@ -152,7 +151,6 @@ public enum ProfileStage {
         try context.write(acceptance, to: acceptanceFile)
         try context.write(policies, to: policiesFile)
         try context.write(draftSteps, to: draftStepsFile)
-        try context.write(verifyRounds, to: verifyRoundsFile)
     }
 
     /// Each adaptive-policy sweep point run once, as the sweep will run it (plan, models,
@@ -190,14 +188,12 @@ public enum ProfileStage {
     /// is not what a round pays: after a verification pass the secondary needs several steps to
     /// warm up again, and the profile's isolated third step (280 us for quickstart's s10) sat
     /// at 0.6x the sweep probes' (450-500 us), while steps 5 on ran at 240-280 us.
-    /// The same runs' verification passes per repeat come back beside them (`ProfileVerifyRounds`),
-    /// each with a primary-alone run paired with it.
-    static func profileDraftSteps(_ context: RunContext) throws -> ([ProfileDraftSteps], [ProfileVerifyRounds]) {
+    static func profileDraftSteps(_ context: RunContext) throws -> [ProfileDraftSteps] {
         let scenario = context.scenario, sweep = scenario.sweep
-        guard let gamma = sweep.gammas.max() else { return ([], []) }
+        guard let gamma = sweep.gammas.max() else { return [] }
         let threads = sweep.threads.first ?? 1
         let listed = sweep.secondaries.compactMap { scenario.secondary(named: $0) }
-        var records: [ProfileDraftSteps] = [], verifyRecords: [ProfileVerifyRounds] = []
+        var records: [ProfileDraftSteps] = []
         for c in sweep.contexts.isEmpty ? [64] : sweep.contexts {
             let tokens = min(sweep.tokens, context.primary.config.maxContext - c - gamma - 2)
             let prompt = ModelFactory.prompt(sweep.prompt, length: c, tokenizer: context.tokenizer)
@@ -217,15 +213,7 @@ public enum ProfileStage {
                                                                 seed: scenario.seed &+ 7 &+ UInt64(repeatIndex),
                                                                 capacity: c + tokens + plan.lookahead + 1,
                                                                 settings: DecodingSettings(threads: threads))
-                    // Each run paired with a primary-alone run beside it (ABBA, as the sweep pairs),
-                    // so the verify factor can be read against the machine's state at that moment.
-                    func baseline() -> Double {
-                        Double(SweepStage.runBaseline(threads: threads, context, prompt: prompt, tokens: tokens)
-                            .decodeNanoseconds)
-                    }
-                    var baselineNanoseconds = repeatIndex % 2 == 0 ? baseline() : 0
                     _ = decoding.generate(prompt: prompt, maxTokens: tokens)
-                    if repeatIndex % 2 == 1 { baselineNanoseconds = baseline() }
                     let t = decoding.telemetry
                     for (index, steps) in t.draftStepsByPosition.enumerated() where steps > 0 {
                         records.append(ProfileDraftSteps(
@@ -233,17 +221,11 @@ public enum ProfileStage {
                             repeatIndex: repeatIndex, position: index + 1, steps: steps,
                             nanoseconds: Double(t.draftStepNanosecondsByPosition[index])))
                     }
-                    if t.rounds > 0, let verify = t.phaseNanoseconds[.verify] {
-                        verifyRecords.append(ProfileVerifyRounds(
-                            secondary: secondary.name, strategy: strategy, gamma: gamma, context: c, tokens: tokens,
-                            repeatIndex: repeatIndex, rounds: t.rounds, verifyNanoseconds: Double(verify),
-                            draftLengthHistogram: t.draftLengthHistogram, baselineNanoseconds: baselineNanoseconds))
-                    }
                 }
             }
         }
         if !records.isEmpty { context.log("profile: draft steps timed inside rounds (gamma \(gamma))") }
-        return (records, verifyRecords)
+        return records
     }
 
     /// Model mode: each drafter's acceptance per position, measured once here (fixed policy at

@@ -213,8 +213,9 @@ public enum ReportStage {
                          + "\(signed(r.priorRelativeError)) |")
         }
         if !roundCosts.isEmpty {
-            lines += ["", "## Round costs: sweep against profile", "",
-                      "What the sweep's rounds paid over what the profile priced them at (\(roundCostsFile)): "
+            lines += ["", "## Round costs: sweep against the a-priori prediction", "",
+                      "What the sweep's rounds paid over what the a-priori prediction priced them at "
+                      + "(\(roundCostsFile), fixed-policy points): "
                       + "the primary-alone step, the verification pass per round and the drafting steps per round. "
                       + "A ratio of verify or drafting away from the baseline's is what an a-priori error comes from.",
                       "", "| strategy | secondary | alpha | gamma | baseline step | verify per round | "

@@ -1,7 +1,7 @@
 import TandemAnalysis
 import TandemReport
 
-/// round_costs.csv: per speculative sweep point, what its rounds cost in the sweep against what
+/// round_costs.csv: per speculative fixed-policy sweep point, what its rounds cost in the sweep against what
 /// the a-priori prediction priced them at (`priorRoundCosts` at the runs' mean context, no
 /// draws), part by part, so an a-priori error can be traced to the part that moved: the
 /// primary-alone step, the verification pass, or the drafting steps. Ratios are sweep / prior;
@@ -11,8 +11,8 @@ import TandemReport
 /// - Baseline step: the paired primary-alone runs' mean time per token, against the prior's
 ///   step (the fitted decode step plus the loop's per-token excess).
 /// - Verify: the runs' verification phase per round (the primary's block pass and the acceptance
-///   rule), against the prior's round block of (drafts + 1) tokens (the fit times the in-round
-///   verify factor, `InRoundVerify`), averaged over the rounds' draft lengths.
+///   rule), against the prior's fitted block of (drafts + 1) tokens, averaged over the rounds'
+///   draft lengths.
 /// - Drafting: the runs' own draft steps by position (their means, weighted by the rounds that
 ///   drafted each position), against the prior's step at each position (the profile's in-round
 ///   steps moved to the context, or its cold and warm steps).
@@ -49,10 +49,13 @@ public struct RoundCostComparison: CSVRecord {
         draftingProfile = try row.real("drafting_profile_ns")
     }
 
-    /// The comparison for one point's runs; nil when the runs did not record their phases and
-    /// draft steps (older files), drafted nothing, or the point's secondary was not profiled.
+    /// The comparison for one fixed-policy point's runs; nil for adaptive policies (their rounds
+    /// pay steps for candidates they refuse, which `draftedByPosition` does not count), when the
+    /// runs did not record their phases and draft steps (older files), drafted nothing, or the
+    /// point's secondary was not profiled.
     public init?(point: SweepPoint, runs: [SweepRun], costs: CalibratedCosts) {
-        guard point.strategy.isSpeculative, let first = runs.first, costs.secondaries[point.secondary] != nil,
+        guard point.strategy.isSpeculative, point.policy == .fixed, let first = runs.first, first.tokens > 1,
+              costs.secondaries[point.secondary] != nil,
               runs.allSatisfy({ $0.verifyNanoseconds > 0 && !$0.draftStepMeanNanoseconds.isEmpty }) else {
             return nil
         }
@@ -68,7 +71,7 @@ public struct RoundCostComparison: CSVRecord {
         var verify = 0.0
         for run in runs {
             for (drafts, count) in run.draftLengthHistogram.enumerated() where count > 0 {
-                verify += Double(count) * prior.roundBlock(drafts + 1)
+                verify += Double(count) * prior.primary(drafts + 1)
             }
         }
         verifyProfile = verify / Double(rounds)

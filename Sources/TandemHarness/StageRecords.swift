@@ -191,48 +191,6 @@ extension ProfilePolicyRun {
     }
 }
 
-/// profile_verify_rounds.csv: the verification passes of the same in-round runs as
-/// profile_draft_steps.csv, per repeat: rounds, their verify phase time (the primary's block
-/// pass and the acceptance rule) and how many drafts each round verified, from which the
-/// calibration prices a round's pass against the fitted block (`InRoundVerify`).
-public struct ProfileVerifyRounds: CSVRecord {
-    public var secondary: String
-    public var strategy: StrategyKind
-    public var gamma: Int
-    public var context: Int
-    public var tokens: Int
-    public var repeatIndex: Int
-    public var rounds: Int
-    public var verifyNanoseconds: Double
-    /// Rounds per draft length 0, 1, 2, ... (each verified that many drafts plus one token).
-    public var draftLengthHistogram: [Int]
-    /// The decode time of the primary-alone run paired with this one (same prompt and tokens).
-    public var baselineNanoseconds: Double
-
-    public static let columns = ["secondary", "strategy", "gamma", "context", "tokens", "repeat", "rounds",
-                                 "verify_ns", "draft_length_histogram", "baseline_ns"]
-    public var fields: [CSVValue] {
-        [.string(secondary), .string(strategy.rawValue), .integer(gamma), .integer(context), .integer(tokens),
-         .integer(repeatIndex), .integer(rounds), .integer(Int(verifyNanoseconds)),
-         .string(draftLengthHistogram.map(String.init).joined(separator: ";")), .integer(Int(baselineNanoseconds))]
-    }
-}
-
-extension ProfileVerifyRounds {
-    public init(row: CSVRow) throws {
-        secondary = try row.string("secondary")
-        strategy = try row.strategy()
-        gamma = try row.integer("gamma")
-        context = try row.integer("context")
-        tokens = try row.integer("tokens")
-        repeatIndex = try row.integer("repeat")
-        rounds = try row.integer("rounds")
-        verifyNanoseconds = try row.real("verify_ns")
-        draftLengthHistogram = try row.integers("draft_length_histogram")
-        baselineNanoseconds = try row.real("baseline_ns")
-    }
-}
-
 /// profile_draft_steps.csv: a secondary's draft steps timed inside real rounds (a fixed-policy
 /// run at the sweep's largest gamma), per repeat and step position: how many ran and their
 /// total wall time. Step 1 follows the previous round's verification pass.

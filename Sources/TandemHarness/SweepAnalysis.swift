@@ -246,7 +246,7 @@ public struct PolicyRounds: Sendable {
         for (g, count) in lengths.enumerated() {
             let steps = secondarySteps(keeping: g)
             // Every drafted candidate is judged.
-            time += Double(count) * (c.roundBlock(g + 1) + c.drafting(steps) + Double(steps) * c.judgeStep)
+            time += Double(count) * (c.primary(g + 1) + c.drafting(steps) + Double(steps) * c.judgeStep)
         }
         return c.baselinePerToken / (time / Double(max(committed, 1)))
     }

@@ -84,7 +84,7 @@ public struct SweepRun: CSVRecord {
     public var judgedByPosition: [Int]
     public var acceptedByPosition: [Int]
     public var fullRoundHistogram: [Int]
-    /// Accepted drafts per round (for adaptive policies the round's own draft length varies).
+    /// Rounds per draft length 0, 1, 2, ... (for adaptive policies the round's own length varies).
     public var draftLengthHistogram: [Int]
     /// Mean wall time of draft step k + 1 of a round in this run (nanoseconds; step 1 right
     /// after a verification): what drafting cost inside the measured run, beside the profile's

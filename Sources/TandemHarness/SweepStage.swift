@@ -71,14 +71,12 @@ public enum SweepStage {
     }
 
     /// One primary-alone run from `prompt` with `threads` threads, as every sweep point's
-    /// baseline (and the profile's, which prices them a priori) runs it: `tokens` (default the
-    /// sweep's) tokens.
-    static func runBaseline(threads: Int, _ context: RunContext, prompt: [Int],
-                            tokens: Int? = nil) -> DecodingTelemetry {
+    /// baseline (and the profile's, which prices them a priori) runs it.
+    static func runBaseline(threads: Int, _ context: RunContext, prompt: [Int]) -> DecodingTelemetry {
         let sweep = context.scenario.sweep
         var baseline = AutoregressiveDecoding(name: "primary", model: context.primary, parameters: sweep.sampling,
                                               seed: context.scenario.seed, settings: ForwardSettings(threads: threads))
-        _ = baseline.generate(prompt: prompt, maxTokens: tokens ?? sweep.tokens)
+        _ = baseline.generate(prompt: prompt, maxTokens: sweep.tokens)
         return baseline.telemetry
     }
 

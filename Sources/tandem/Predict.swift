@@ -101,7 +101,7 @@ struct Predict: ParsableCommand {
             let e = SpeedupModel.expectedTokens(acceptance: acceptance, gamma: gamma)
             let s = SpeedupModel.steadyStateSpeedup(costs: costs, acceptance: acceptance, gamma: gamma)
             let leviathan = SpeedupModel.leviathanSpeedup(expectedTokens: e, costRatio: ratio, gamma: gamma)
-            let verify = costs.roundBlock(gamma + 1) / costs.primary(1)
+            let verify = costs.primary(gamma + 1) / costs.primary(1)
             print(String(format: "%5d  %15.3f  %15.3f  %9.3f  %9.3f", gamma, e, verify, s, leviathan))
             table.append([.integer(gamma), .string(alpha), .real(e), .real(verify), .real(ratio), .real(s),
                           .real(leviathan)])

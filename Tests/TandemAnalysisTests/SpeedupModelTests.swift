@@ -34,33 +34,6 @@ import TandemAnalysis
         }
     }
 
-    /// `verifyScale` prices a round's primary pass and nothing else: the DP and standalone tandem
-    /// equal those of a primary curve scaled at every n, while the primary-alone step stays as
-    /// fitted, so the steady-state speedup is the scaled curve's over the scale (that curve scaled
-    /// its primary-alone step too). Reference: the scaled curve;
-    /// tolerance 1e-12 relative.
-    @Test func verifyScaleScalesRoundPassesOnly() {
-        let scale = 1.07
-        var scaled = costs(verify: 1.3, draft: 0.07)
-        scaled.verifyScale = scale
-        let curve = RoundCosts(primary: { n in (n == 1 ? 1 : 1.3) * scale }, secondaryStep: 0.07,
-                               projection: { _ in 0 }, roundOverhead: 0, baselineOverhead: 0)
-        #expect(scaled.baselinePerToken == 1, "the primary-alone step must not be scaled")
-        for gamma in [1, 3, 8] {
-            let a = SpeedupModel.speculativeTimePerToken(costs: scaled, acceptance: [0.7], gamma: gamma,
-                                                         decodeTokens: 97)
-            let b = SpeedupModel.speculativeTimePerToken(costs: curve, acceptance: [0.7], gamma: gamma,
-                                                         decodeTokens: 97)
-            #expect(abs(a - b) / b < 1e-12, "gamma \(gamma): DP \(a) vs scaled curve \(b)")
-            let steady = SpeedupModel.steadyStateSpeedup(costs: scaled, acceptance: [0.7], gamma: gamma)
-            let expected = SpeedupModel.steadyStateSpeedup(costs: curve, acceptance: [0.7], gamma: gamma) / scale
-            #expect(abs(steady - expected) / expected < 1e-12, "gamma \(gamma): \(steady) vs \(expected)")
-            let standalone = SpeedupModel.standaloneTimePerToken(costs: scaled, gamma: gamma, decodeTokens: 50)
-            let standaloneCurve = SpeedupModel.standaloneTimePerToken(costs: curve, gamma: gamma, decodeTokens: 50)
-            #expect(abs(standalone - standaloneCurve) / standaloneCurve < 1e-12, "standalone gamma \(gamma)")
-        }
-    }
-
     /// With verification costing one decode step and no other costs, the model equals
     /// Leviathan et al.'s formula.
     @Test func reducesToLeviathan() {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TandemAnalysis
 import TandemHarness
+import TandemReport
 
 /// The primary-alone loop's cost for the a-priori prediction: the profile's baseline runs
 /// against the fitted decode step at the contexts they ran at.
@@ -202,35 +203,41 @@ import TandemHarness
         }
     }
 
-    /// The in-round verify factor: each run's verify time over the fitted blocks of its rounds,
-    /// divided by its paired baseline's time per token over the prior's step, so a machine 10%
-    /// slower during one run leaves the factor at 1.2 (unpaired, that run would read 1.32). The
-    /// a-priori round block is the fit times the factor; the primary-alone step and the probed
-    /// costs are not scaled. Reference: the fit's own curve 1000 + 100 n + 2 n c; tolerance 1e-3.
-    @Test func inRoundVerifyFactorIsPairedWithItsBaseline() throws {
-        let directory = NSTemporaryDirectory() + "tandem-verify-rounds-\(getpid())"
+    /// round_costs.csv's arithmetic against hand-computed sums: a run of 21 tokens after a prompt
+    /// of 16 (mean context 26) whose baseline ran 1.1x the prior's step (T(1, 26) + 50 = 1202),
+    /// whose 10 rounds of 2 drafts verified at 1.2x T(3, 26) = 1456, and whose draft steps took
+    /// 420 and 165 ns where the prior prices the cold step at 210 and the warm at 110. Adaptive
+    /// policies get no row. Reference: those numbers; tolerance 1e-6 relative.
+    @Test func roundCostsCompareWithThePriorsOwnCosts() throws {
+        let directory = NSTemporaryDirectory() + "tandem-round-costs-\(getpid())"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try writeProfile(directory, baselineExcess: nil)
-        // Prompt 16, 20 tokens: mean context 26. 5 rounds verifying 2 drafts: 5 x T(3, 26) = 7280
-        // fitted; the prior's step is T(1, 26) + 50 = 1202 per token, 19 tokens after the prefill.
-        let fitted = 5 * 1456.0, step = 1202.0 * 19
-        let runs = [(verify: fitted * 1.2, baseline: step), (verify: fitted * 1.2 * 1.1, baseline: step * 1.1)]
-        let rows = runs.enumerated().map { index, run in
-            "s,tandem-speed,2,16,20,\(index),5,\(Int(run.verify.rounded())),0;0;5,\(Int(run.baseline.rounded()))"
-        }
-        try (["secondary,strategy,gamma,context,tokens,repeat,rounds,verify_ns,draft_length_histogram,baseline_ns"]
-             + rows).joined(separator: "\n").appending("\n")
-            .write(toFile: directory + "/profile_verify_rounds.csv", atomically: true, encoding: .utf8)
         let costs = try CalibrationStage.load(directory: directory)
-        let verify = try #require(costs.inRoundVerify["s"])
-        #expect(abs(verify.factor - 1.2) < 1e-3 && verify.runs == 2, "factor \(verify.factor) over \(verify.runs) runs")
-        let prior = costs.priorRoundCosts(secondary: "s", context: 64)
-        #expect(abs(prior.roundBlock(3) - prior.primary(3) * verify.factor) < 1e-9)
-        #expect(abs(prior.baselinePerToken - (1100 + 2 * 64 + 50)) < 1, "step \(prior.baselinePerToken) scaled")
-        let probe = ProbeCosts(decodeStep: 1200, blockRatio: 1.1, secondaryColdStep: 210, secondaryWarmStep: 110)
-        let local = LocalCosts(probe: probe, baselineStep: 1200, stepAtProbe: 1200)
-        let probed = costs.roundCosts(secondary: "s", context: 64, local: local, localContext: 16, gamma: 2)
-        #expect(probed.verifyScale == 1, "the probed prediction has its own verify block")
+        func run(policy: String) throws -> SweepRun {
+            let values: [String: String] = [
+                "strategy": "speed", "policy": policy, "secondary": "s", "gamma": "2", "alpha": "0.8",
+                "context": "16", "threads": "1", "repeat": "0", "tokens": "21", "baseline_ns": "\(1202 * 1.1 * 20)",
+                "strategy_ns": "30000", "baseline_first": "1", "rounds": "10", "drafted": "20", "accepted": "16",
+                "drafted_by_position": "10;10", "judged_by_position": "10;8", "accepted_by_position": "8;8",
+                "full_round_histogram": "2;0;8", "draft_length_histogram": "0;0;10",
+                "draft_step_mean_ns_by_position": "420;165", "verify_ns": "\(1456 * 10 * 1.2)", "draft_ns": "6000",
+                "local_primary_one_ns": "1200", "local_block_ratio": "1.2", "local_secondary_cold_ns": "210",
+                "local_secondary_warm_ns": "110",
+            ]
+            let text = SweepRun.columns.joined(separator: ",") + "\n"
+                + SweepRun.columns.map { values[$0]! }.joined(separator: ",") + "\n"
+            return try #require(try CSVTable.records(SweepRun.self, text: text, file: "sweep_runs.csv").first)
+        }
+        let fixed = try run(policy: "fixed")
+        let comparison = try #require(RoundCostComparison(point: fixed.point, runs: [fixed], costs: costs))
+        for (name, value, expected) in [("baseline", comparison.baselineRatio, 1.1),
+                                        ("verify", comparison.verifyRatio, 1.2),
+                                        ("drafting", comparison.draftingRatio, 585.0 / 320)] {
+            #expect(abs(value - expected) / expected < 1e-6, "\(name) ratio \(value), expected \(expected)")
+        }
+        #expect(abs(comparison.verifyProfile - 1456) < 1e-3 && abs(comparison.draftingSweep - 585) < 1e-9)
+        let adaptive = try run(policy: "confidence")
+        #expect(RoundCostComparison(point: adaptive.point, runs: [adaptive], costs: costs) == nil)
     }
 }

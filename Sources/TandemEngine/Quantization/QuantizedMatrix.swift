@@ -156,6 +156,10 @@ public final class QuantizedMatrix: @unchecked Sendable {
                          into y: UnsafeMutablePointer<Float>, yStride: Int,
                          accumulate: Bool, threads: Int = 1, prologue: RowPrologue? = nil,
                          activations scratch: QuantizedActivations? = nil) {
+        if let scratch {
+            precondition(scratch.quantStride == columns && scratch.offset == Self.weightOffset(type),
+                         "activation scratch for \(scratch.quantStride) columns, offset \(scratch.offset)")
+        }
         let activations = scratch.flatMap { $0.capacity >= tokens ? $0 : nil } ?? makeActivations(capacity: tokens)
         let workers = min(max(threads, 1), panelCount)
         func panels(_ worker: Int) {
