@@ -84,10 +84,11 @@ public final class Linear: @unchecked Sendable {
     }
 
     /// A region thread's preparation of rows of X before the product (quantized weights: their
-    /// quantization into `activations`); a barrier must follow before any thread's `multiply(part:)`.
+    /// quantization into `activations`, which is nil for F32 weights); a barrier must follow
+    /// before any thread's `multiply(part:)`.
     @inline(__always)
     func prepare(_ x: UnsafePointer<Float>, xStride: Int, rows: Range<Int>, activations: QuantizedActivations?) {
-        if let quantized, let activations { quantized.quantize(x, xStride: xStride, rows: rows, into: activations) }
+        activations?.quantize(x, xStride: xStride, rows: rows)
     }
 
     // Part `part` of `parts` of y[n x N] (+)= x[n x K] . W^T (see splitsIntoShares and prepare)

@@ -10,8 +10,7 @@ extension Transformer {
     /// calling thread, see splitsRowWork) at several threads, every product splitting into panel
     /// shares at this block size (none handed to OpenBLAS).
     public func runsInRegion(tokens n: Int, threads: Int) -> Bool {
-        threads > 1 && n > 1 && head.splitsIntoShares(tokens: n)
-            && layers.allSatisfy { $0.all.allSatisfy { $0.splitsIntoShares(tokens: n) } }
+        threads > 1 && n > 1 && (splitsEveryBlockSize || (n <= splitBlockSizes.count && splitBlockSizes[n - 1]))
     }
 
     // The layers, the final norm and the head of `forward` (embeddings are in place); the cache

@@ -25,6 +25,11 @@ public final class Transformer: @unchecked Sendable {
     let layers: [LayerLinears]
     let head: Linear
     let rotary: RotaryTable
+    /// Block sizes n (index n - 1, n <= Linear.maxPackedTokens) at which every product splits into
+    /// panel shares, and whether every product is quantized (then every n splits): what
+    /// `runsInRegion` asks, fixed once the kernel plan is made.
+    private(set) var splitBlockSizes: [Bool] = []
+    private(set) var splitsEveryBlockSize = false
 
     /// `skinnyLoop`: the packed F32 loop for blocks of 1-6 rows; nil chooses it from the model's
     /// footprint (`SkinnyLoop.forWeights`), a value forces it (for measuring one against the other).
@@ -65,6 +70,10 @@ public final class Transformer: @unchecked Sendable {
             ?? SkinnyLoop.forWeights(bytes: linears.compactMap(\.packed).reduce(0) { $0 + $1.byteCount })
         for linear in linears { linear.loop = loop }
         if backend == .auto { KernelPlanner(threads: threads).plan(layers: layers, head: head) }
+        splitsEveryBlockSize = linears.allSatisfy { $0.quantized != nil }
+        splitBlockSizes = (1...Linear.maxPackedTokens).map { n in
+            linears.allSatisfy { $0.splitsIntoShares(tokens: n) }
+        }
     }
 
     /// Whether any matrix is held quantized.

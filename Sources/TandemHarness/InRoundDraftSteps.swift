@@ -10,13 +10,14 @@ public struct InRoundDraftSteps: Sendable {
     /// Per position k (index k - 1): mean nanoseconds per step and its standard error over the
     /// runs (0 with one run).
     public typealias Steps = [(mean: Double, standardError: Double)]
-    /// The lowest level's mean context (its prompt plus half its tokens) and steps.
-    public var context: Int
-    public var steps: Steps
-    /// Every level by mean context, ascending (one per sweep context profiled).
+    /// Every level by mean context (its runs' prompt plus half their tokens), ascending, one per
+    /// sweep context profiled; never empty.
     public var levels: [(context: Int, steps: Steps)]
     /// Profile runs the lowest level's steps came from.
     public var runs: Int
+    /// The lowest level's mean context and steps.
+    public var context: Int { levels[0].context }
+    public var steps: Steps { levels[0].steps }
 
     /// Per secondary, from the profile's records (positions a run never reached are left out
     /// from there on: the costs stop at the first position without steps).
@@ -40,8 +41,7 @@ public struct InRoundDraftSteps: Sendable {
                 levels.append((first.context + first.tokens / 2, steps, Set(level.map(\.repeatIndex)).count))
             }
             guard let lowest = levels.first else { continue }
-            result[secondary] = InRoundDraftSteps(context: lowest.context, steps: lowest.steps,
-                                                  levels: levels.map { ($0.context, $0.steps) }, runs: lowest.runs)
+            result[secondary] = InRoundDraftSteps(levels: levels.map { ($0.context, $0.steps) }, runs: lowest.runs)
         }
         return result
     }
@@ -61,7 +61,7 @@ public struct InRoundDraftSteps: Sendable {
 
     /// The level nearest to context `c`.
     public func nearest(to c: Int) -> (context: Int, steps: Steps) {
-        levels.min { abs($0.context - c) < abs($1.context - c) } ?? (context, steps)
+        levels.min { abs($0.context - c) < abs($1.context - c) } ?? levels[0]
     }
 
     /// calibration.csv rows: quantity `draft_step_in_round`, term `position_k` for the lowest

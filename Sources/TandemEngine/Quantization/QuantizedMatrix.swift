@@ -185,12 +185,6 @@ public final class QuantizedMatrix: @unchecked Sendable {
         QuantizedActivations(capacity: capacity, columns: columns, offset: Self.weightOffset(type))
     }
 
-    /// What one thread of a parallel region does before a product: quantizes `rows` of X into
-    /// `activations` (a barrier must follow before any thread runs `multiply(part:...)`).
-    func quantize(_ x: UnsafePointer<Float>, xStride: Int, rows: Range<Int>, into activations: QuantizedActivations) {
-        activations.quantize(x, xStride: xStride, rows: rows)
-    }
-
     /// Part `part` of `parts` of the product of `multiply`, on rows of X already quantized in
     /// `activations`: the same contiguous panel shares, so the same bits as `multiply`.
     func multiply(part: Int, parts: Int, tokens: Int, _ activations: QuantizedActivations,
