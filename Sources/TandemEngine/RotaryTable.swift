@@ -22,17 +22,28 @@ public struct RotaryTable: Sendable {
         self.sines = sines
     }
 
-    // v[2 * half] rotated in place for `position`
+    // v[2 * half] rotated in place for `position`: eight pairs at a time (a block's rotary took
+    // 1.6% of a SmolLM2 pass as a scalar loop), each element's arithmetic the same multiply,
+    // multiply, add as the scalar tail's, so every half width gives the same bits.
     @inline(__always)
     public func rotate(_ v: UnsafeMutablePointer<Float>, position: Int) {
         cosines.withUnsafeBufferPointer { cosine in
             sines.withUnsafeBufferPointer { sine in
-                let base = position * half
-                for i in 0..<half {
-                    let c = cosine[base + i], s = sine[base + i]
+                let c0 = cosine.baseAddress! + position * half, s0 = sine.baseAddress! + position * half
+                var i = 0
+                while i + 8 <= half {
+                    let c = VectorMath.load(c0 + i), s = VectorMath.load(s0 + i)
+                    let a = VectorMath.load(v + i), b = VectorMath.load(v + i + half)
+                    VectorMath.store(a * c - b * s, v + i)
+                    VectorMath.store(b * c + a * s, v + i + half)
+                    i += 8
+                }
+                while i < half {
+                    let c = c0[i], s = s0[i]
                     let a = v[i], b = v[i + half]
                     v[i] = a * c - b * s
                     v[i + half] = b * c + a * s
+                    i += 1
                 }
             }
         }
