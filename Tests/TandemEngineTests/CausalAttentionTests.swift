@@ -14,8 +14,9 @@ import TandemEngine
 
     // Head dimensions on every path: 64-float register blocks, 8-float tails, scalar tails,
     // key counts that leave 0-7 keys for the last pass of eight, one and several key chunks
-    // (64 keys at hd 64, 32 at hd 128), and more rows than a group holds (8).
+    // (96 keys at hd 64, 48 at hd 128), and more rows than a group holds (8).
     static let cases = [
+        Case(headDimension: 128, start: 90, rows: 6), Case(headDimension: 64, start: 93, rows: 8),
         Case(headDimension: 64, start: 0, rows: 1), Case(headDimension: 64, start: 64, rows: 9),
         Case(headDimension: 128, start: 37, rows: 5), Case(headDimension: 80, start: 6, rows: 7),
         Case(headDimension: 8, start: 2, rows: 3), Case(headDimension: 24, start: 13, rows: 4),
