@@ -76,11 +76,15 @@ def test_strings():
         "e\u0301", "cafe\u0301", "n\u0303", "Å", "A\u030a", "ﬁ ligature", "Straße", "İstanbul",
         "ŁÓDŹ łódź", "Ελληνικά", "Привет, мир!", "ПРИВЕТ", "Ўзбекистон",
         # CJK, Korean, Arabic, Hebrew, Hindi, Thai
-        "中文", "日本語の文章", "我爱自然语言处理。", "東京は日本の首都です。", "カタカナ", "ひらがな",
-        "한국어", "안녕하세요, 세계!", "مرحبا بالعالم", "العربية ١٢٣", "שלום עולם", "नमस्ते दुनिया",
-        "हिन्दी १२३", "สวัสดีครับ", "中文 English 混合 text", "全角　スペース",
+        "中文", "日本語の文章", "我爱自然语言处理。", "東京は日本の首都です。",
+        "カタカナ", "ひらがな",
+        "한국어", "안녕하세요, 세계!", "مرحبا بالعالم", "العربية ١٢٣",
+        "שלום עולם", "नमस्ते दुनिया",
+        "हिन्दी १२३", "สวัสดีครับ", "中文 English 混合 text",
+        "全角　スペース",
         # emoji
-        "😀😃😄", "I love 🍕!", "👍🏽", "👨‍👩‍👧‍👦", "🏳️‍🌈", "🇫🇷🇯🇵", "🇺🇸 flag", "❤️", "✓ done",
+        "😀😃😄", "I love 🍕!", "👍🏽", "👨‍👩‍👧‍👦", "🏳️‍🌈", "🇫🇷🇯🇵",
+        "🇺🇸 flag", "❤️", "✓ done",
         "☃", "★☆", "👩‍💻 coding", "smile😀smile", "🙂 🙃",
         # code
         "def fibonacci(n):\n    if n < 2:\n        return n\n    return fibonacci(n - 1) + fibonacci(n - 2)\n",
@@ -119,7 +123,8 @@ def test_strings():
         # replacement and rare scalars
         "\ufffd\ufffd", "bad \ufffd byte", "\ue000\uf8ff private use", "\U0001f600 grin", "\U0010fffd",
         "\U000f0000", "\u200b zero width", "a\u200db", "\u00a0nbsp\u00a0", "\u2028line sep", "\u3000",
-        "\ufeffBOM", "\u0000nul", "\u0007bell", "\x7f", "\u00ad soft hyphen", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢", "𝟙𝟚𝟛",
+        "\ufeffBOM", "\u0000nul", "\u0007bell", "\x7f", "\u00ad soft hyphen", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢",
+        "𝟙𝟚𝟛",
         # control tokens as plain text
         "<|endoftext|>", "<|im_start|>user\nHi<|im_end|>", "<repo_name>",
         # mixed

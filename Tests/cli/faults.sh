@@ -38,7 +38,8 @@ grep -q "in use by another tandem run (pid $pid" "$dir/second.log" \
   || { echo "FAIL: unclear refusal of the second run: $(cat "$dir/second.log")" >&2; exit 1; }
 kill -INT "$pid"
 status=0; wait "$pid" || status=$?
-[ "$status" -eq 130 ] || { echo "FAIL: SIGINT gave exit status $status, expected 130" >&2; tail -3 "$dir/int.log" >&2; exit 1; }
+[ "$status" -eq 130 ] \
+  || { echo "FAIL: SIGINT gave exit status $status, expected 130" >&2; tail -3 "$dir/int.log" >&2; exit 1; }
 grep -q "sweep interrupted; .* points are saved in .*--resume" "$dir/int.log" \
   || { echo "FAIL: no resume instructions after SIGINT: $(tail -2 "$dir/int.log")" >&2; exit 1; }
 stopped=$(rows "$dir/int/sweep_runs.csv")

@@ -25,14 +25,17 @@ done
 kill -9 "$pid" 2>/dev/null || true
 wait "$pid" 2>/dev/null || true
 before=$(($(wc -l <"$dir/cut/sweep_runs.csv") - 1))
-if [ "$before" -ge "$total" ]; then echo "FAIL: the run finished before it could be killed ($before rows)" >&2; exit 1; fi
+if [ "$before" -ge "$total" ]; then
+  echo "FAIL: the run finished before it could be killed ($before rows)" >&2; exit 1
+fi
 # No temporary file may be mistaken for a result, and the file must parse (whole rows only).
 awk -F, 'NR == 1 { n = NF } NR > 1 && NF != n { bad = 1 } END { exit bad }' "$dir/cut/sweep_runs.csv" \
   || { echo "FAIL: half-written row" >&2; exit 1; }
 cp "$dir/cut/sweep_runs.csv" "$dir/before.csv"
 
 "$bin" run "$scenario" --results "$dir/cut" --plots "$dir/cut-plots" --no-render --resume 2>"$dir/resume.log"
-grep -q "resuming" "$dir/resume.log" || { echo "FAIL: --resume did not keep the finished points" >&2; cat "$dir/resume.log" >&2; exit 1; }
+grep -q "resuming" "$dir/resume.log" \
+  || { echo "FAIL: --resume did not keep the finished points" >&2; cat "$dir/resume.log" >&2; exit 1; }
 if ! diff <(keys "$dir/full/sweep_runs.csv") <(keys "$dir/cut/sweep_runs.csv") >/dev/null; then
   echo "FAIL: resumed rows differ from an uninterrupted run's" >&2
   diff <(keys "$dir/full/sweep_runs.csv") <(keys "$dir/cut/sweep_runs.csv") >&2 || true

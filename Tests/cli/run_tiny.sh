@@ -5,13 +5,16 @@ set -euo pipefail
 bin=${1:-.build/release/tandem}
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-"$bin" run Tests/Fixtures/scenarios/tiny.toml --results "$dir/results/tiny" --plots "$dir/plots/tiny" 2>"$dir/log" || { cat "$dir/log" >&2; exit 1; }
+"$bin" run Tests/Fixtures/scenarios/tiny.toml --results "$dir/results/tiny" --plots "$dir/plots/tiny" 2>"$dir/log" \
+  || { cat "$dir/log" >&2; exit 1; }
 for f in run.json layers.csv calibration.csv acceptance.csv speedup.csv summary.md block_cost.csv \
     layer_breakdown_primary.csv iid_tests.csv round_costs.csv; do
   [ -s "$dir/results/tiny/$f" ] || { echo "FAIL: results/tiny/$f missing or empty" >&2; exit 1; }
 done
-head -1 "$dir/results/tiny/speedup.csv" | grep -q "strategy,drafter,secondary,policy,gamma,alpha" || { echo "FAIL: speedup.csv header" >&2; exit 1; }
-head -1 "$dir/results/tiny/layers.csv" | tr -d '\r' | grep -qx "model,layer,component,phase,tokens,context,calls,mean_ns,median_ns,sd_ns,ci95_lo_ns,ci95_hi_ns" \
+head -1 "$dir/results/tiny/speedup.csv" | grep -q "strategy,drafter,secondary,policy,gamma,alpha" \
+  || { echo "FAIL: speedup.csv header" >&2; exit 1; }
+head -1 "$dir/results/tiny/layers.csv" | tr -d '\r' \
+  | grep -qx "model,layer,component,phase,tokens,context,calls,mean_ns,median_ns,sd_ns,ci95_lo_ns,ci95_hi_ns" \
   || { echo "FAIL: layers.csv header" >&2; exit 1; }
 # round_costs.csv: a row per speculative point, every ratio positive and finite; in sweep_runs.csv
 # each run's verify and draft phases fit inside its wall time (columns looked up by name).
@@ -32,7 +35,9 @@ paste -d' ' <(col "$dir/results/tiny/sweep_runs.csv" verify_ns) <(col "$dir/resu
 scripts=$(ls "$dir/plots/tiny"/*.gp | wc -l)
 [ "$scripts" -ge 6 ] || { echo "FAIL: only $scripts gnuplot scripts" >&2; exit 1; }
 rm -f "$dir/plots/tiny"/*.png "$dir/plots/tiny"/*.svg
-(cd "$dir/plots/tiny" && for gp in *.gp; do gnuplot "$gp" 2>"$dir/gp.err" || { echo "FAIL: gnuplot $gp" >&2; cat "$dir/gp.err" >&2; exit 1; }; done)
+(cd "$dir/plots/tiny" && for gp in *.gp; do
+  gnuplot "$gp" 2>"$dir/gp.err" || { echo "FAIL: gnuplot $gp" >&2; cat "$dir/gp.err" >&2; exit 1; }
+done)
 for gp in "$dir/plots/tiny"/*.gp; do
   [ -s "${gp%.gp}.png" ] && [ -s "${gp%.gp}.svg" ] || { echo "FAIL: $gp did not render PNG and SVG" >&2; exit 1; }
 done

@@ -73,4 +73,5 @@ if "$bin" generate --strategy speed --secondary-gguf "$model" --max-tokens 2 2>"
   echo "FAIL: a byte-level primary accepted SmolLM2 as its drafter" >&2; exit 1
 fi
 grep -q "another tokenizer" "$dir/err" || { echo "FAIL: vocabulary mismatch not named: $(cat "$dir/err")" >&2; exit 1; }
-echo "smollm2: greedy '$(head -c 40 "$dir/primary" | tr '\n' ' ')...'; speed/tandem-speed identical; a chat turn stops at EOS after $stopped tokens; eval $line"
+echo "smollm2: greedy '$(head -c 40 "$dir/primary" | tr '\n' ' ')...'; speed/tandem-speed identical;" \
+  "a chat turn stops at EOS after $stopped tokens; eval $line"
