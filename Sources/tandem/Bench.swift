@@ -12,7 +12,8 @@ struct Bench: ParsableCommand {
             + "against them.",
         discussion: """
         Writes bench.csv (kernel_backend, tokens, context, median_ns, p10_ns, p90_ns, \
-        ratio_to_one_token, roofline_ratio, efficiency) and bench.json (machine, limits, kernel \
+        ratio_to_one_token, roofline_ratio, ratio_over_roofline, its p10 and p90, \
+        efficiency; ratios taken within each round, then medians) and bench.json (machine, limits, kernel \
         plan) into --out, and prints a table. Every backend and block size is measured in the \
         same interleaved rounds, so machine noise hits them alike.
         """)
@@ -144,34 +145,49 @@ struct Bench: ParsableCommand {
         // Quantized matrices: their bytes, and products at the integer dot rate (embedding row excluded).
         let roofline = Roofline(config: config, quantizedWeightBytes: quantized
                                 ? engines[0].bytesReadPerToken - 4 * config.width : nil)
-        let rooflineOne = roofline.time(tokens: 1, context: context, limits: limits)
+        // Each recorded round's own limits: its blocks are compared with them (RoundPairedBlockCost).
+        let roundLimits = peakSamples.indices.map { r in
+            MachineLimits(peakFlops: peakSamples[r], bandwidth: bandwidthSamples[r], threads: threads,
+                          integerMacs: integerSamples.isEmpty ? nil : integerSamples[r])
+        }
+        func rooflineTimes(_ n: Int) -> [Double] {
+            roundLimits.map { roofline.time(tokens: n, context: context, limits: $0) * 1e9 }
+        }
         var table = CSVTable(header: ["kernel_backend", "tokens", "context", "median_ns", "p10_ns", "p90_ns",
-                                      "ratio_to_one_token", "roofline_ratio", "efficiency"])
+                                      "ratio_to_one_token", "roofline_ratio", "ratio_over_roofline",
+                                      "ratio_over_roofline_p10", "ratio_over_roofline_p90", "efficiency"])
         var report = "kernel_backend tokens  median_ms  p10_ms  p90_ms  T(n)/T(1)  roofline  efficiency  "
-            + "ratio/roofline\n"
+            + "ratio/roofline [p10, p90]\n"
         for (i, backend) in backends.enumerated() {
-            let one = Statistics.summarize(samples[i][0]).median
             for n in 1...maxTokens {
                 let summary = Statistics.summarize(samples[i][n - 1])
-                let rooflineTime = roofline.time(tokens: n, context: context, limits: limits)
-                let ratio = summary.median / one, rooflineRatio = rooflineTime / rooflineOne
-                let efficiency = rooflineTime * 1e9 / summary.median
+                let cost = RoundPairedBlockCost(times: samples[i][n - 1], oneToken: samples[i][0],
+                                                rooflineTimes: rooflineTimes(n), rooflineOneToken: rooflineTimes(1))
                 table.append([.string(backend.rawValue), .integer(n), .integer(context), .integer(Int(summary.median)),
                               .integer(Int(summary.percentile10)), .integer(Int(summary.percentile90)),
-                              .real(ratio), .real(rooflineRatio), .real(efficiency)])
+                              .real(cost.ratioToOneToken), .real(cost.rooflineRatio), .real(cost.ratioOverRoofline),
+                              .real(cost.ratioOverRooflineP10), .real(cost.ratioOverRooflineP90),
+                              .real(cost.efficiency)])
                 report += backend.rawValue.padding(toLength: 14, withPad: " ", startingAt: 0)
-                    + String(format: " %6d %10.2f %7.2f %7.2f %10.2f %9.2f %11.2f %15.2f\n",
+                    + String(format: " %6d %10.2f %7.2f %7.2f %10.2f %9.2f %11.2f %8.2f [%.2f, %.2f]\n",
                              n, summary.median / 1e6, summary.percentile10 / 1e6,
-                             summary.percentile90 / 1e6, ratio, rooflineRatio, efficiency, ratio / rooflineRatio)
+                             summary.percentile90 / 1e6, cost.ratioToOneToken, cost.rooflineRatio, cost.efficiency,
+                             cost.ratioOverRoofline, cost.ratioOverRooflineP10, cost.ratioOverRooflineP90)
             }
         }
         print(report, terminator: "")
-        let dramFloor = Double(engines[0].bytesReadPerToken) / limits.bandwidth
+        let bytesPerToken = Double(engines[0].bytesReadPerToken), dramFloor = bytesPerToken / limits.bandwidth
         for (i, backend) in backends.enumerated() {
             let one = Statistics.summarize(samples[i][0]).median / 1e9
-            print(String(format: "%@: one decode step %.2f ms = %.2fx the DRAM roofline (%.2f ms = %d MB / %.1f GB/s)",
-                         backend.rawValue, one * 1e3, one / dramFloor, dramFloor * 1e3,
-                         engines[0].bytesReadPerToken / 1_000_000, limits.bandwidth / 1e9))
+            // Each round's step over that round's floor, as the blocks' ratios are taken.
+            let overFloor = Statistics.summarize(bandwidthSamples.indices.map {
+                samples[i][0][$0] / 1e9 / (bytesPerToken / bandwidthSamples[$0])
+            })
+            print(String(format: "%@: one decode step %.2f ms; over the DRAM roofline of its round %.2fx [p10 %.2f, "
+                         + "p90 %.2f] (at the median bandwidth: %.2f ms = %d MB / %.1f GB/s)",
+                         backend.rawValue, one * 1e3, overFloor.median, overFloor.percentile10,
+                         overFloor.percentile90, dramFloor * 1e3, engines[0].bytesReadPerToken / 1_000_000,
+                         limits.bandwidth / 1e9))
         }
         var kernelExtra: [String: String] = [:]
         if let kernelProbe, let integerMacs = limits.integerMacs, !kernelSamples.isEmpty {
