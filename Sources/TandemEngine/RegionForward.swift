@@ -6,11 +6,13 @@
 /// A row's arithmetic is the same as on the per-call path (the same kernels, each row's product
 /// independent of the panel split), so both give the same bits.
 extension Transformer {
-    /// Whether `forward` takes the region path: a block (decode steps keep their row on the
-    /// calling thread, see splitsRowWork) at several threads, every product splitting into panel
-    /// shares at this block size (none handed to OpenBLAS).
+    /// Whether `forward` takes the region path: several threads, every product splitting into
+    /// panel shares at this block size (none handed to OpenBLAS). Decode steps too: their one
+    /// row's norms, rotary and SwiGLU run on thread 0 while the others wait at the barrier, as
+    /// they waited for the next call on the per-call path, which paid 15 wake-ups and joins per
+    /// layer against the region's 10 barriers.
     public func runsInRegion(tokens n: Int, threads: Int) -> Bool {
-        threads > 1 && n > 1 && (splitsEveryBlockSize || (n <= splitBlockSizes.count && splitBlockSizes[n - 1]))
+        threads > 1 && (splitsEveryBlockSize || (n <= splitBlockSizes.count && splitBlockSizes[n - 1]))
     }
 
     // The layers, the final norm and the head of `forward` (embeddings are in place); the cache
@@ -25,7 +27,8 @@ extension Transformer {
         let attentionNorms = (0..<config.layerCount).map { weights.tensor($0, .attentionNorm).baseAddress! }
         let feedForwardNorms = (0..<config.layerCount).map { weights.tensor($0, .feedForwardNorm).baseAddress! }
         let finalNorm = weights.tensor(ParameterTable.finalNorm).baseAddress!
-        let parts = 2, pieces = config.headCount * parts
+        // A block splits each head's rows in two (attendPiece); a decode step's one row cannot.
+        let parts = n > 1 ? 2 : 1, pieces = config.headCount * parts
         // Timer laps as the per-call path takes them: a block's norms at several threads are timed
         // inside the product that follows them (their own lap is taken before the work, ~0).
         WorkerPool.shared(threads: settings.threads).region { region in
