@@ -5,7 +5,7 @@
 /// bandwidth moves between states (30-46 GB/s) from one round to the next, and a ratio of two
 /// medians can then divide a fast-state T(n) by a slow-state T(1). In three consecutive runs of
 /// `tandem bench --threads 2` the ratio of medians put the worst block at 1.27, 1.94 and 1.39x
-/// its roofline ratio while the rounds' own T(1) ran 3.8-5.5 ms.
+/// its roofline ratio while the runs' decode steps took 5.5, 3.8 and 5.3 ms.
 public struct RoundPairedBlockCost: Equatable, Sendable {
     /// Median over rounds of T(n) / T(1) measured in the same round.
     public let ratioToOneToken: Double
