@@ -1,10 +1,10 @@
-/// The forward pass of a block at several threads as one parallel region (`WorkerPool.region`):
-/// every thread runs the whole pass, taking its share of each phase's rows, panels or attention
-/// pieces, and the phases are separated by barriers. Called per product and per attention step,
-/// the pool woke its workers, waited on a prologue counter and joined 5 times per layer (15
-/// synchronisations); the region pays 10 barriers per layer and one wake-up and join per pass.
-/// A row's arithmetic is the same as on the per-call path (the same kernels, each row's product
-/// independent of the panel split), so both give the same bits.
+/// The forward pass at several threads (a block, or a decode step) as one parallel region
+/// (`WorkerPool.region`): every thread runs the whole pass, taking its share of each phase's
+/// rows, panels or attention pieces, and the phases are separated by barriers. Called per product
+/// and per attention step, the pool woke its workers, waited on a prologue counter and joined 5
+/// times per layer (15 synchronisations); the region pays 10 barriers per layer and one wake-up
+/// and join per pass. A row's arithmetic is the same as on the per-call path (the same kernels,
+/// each row's product independent of the panel split), so both give the same bits.
 extension Transformer {
     /// Whether `forward` takes the region path: several threads, every product splitting into
     /// panel shares at this block size (none handed to OpenBLAS). Decode steps too: their one
