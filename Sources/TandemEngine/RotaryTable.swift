@@ -27,6 +27,8 @@ public struct RotaryTable: Sendable {
     // multiply, add as the scalar tail's, so every half width gives the same bits.
     @inline(__always)
     public func rotate(_ v: UnsafeMutablePointer<Float>, position: Int) {
+        precondition(position >= 0 && (position + 1) * half <= cosines.count,
+                     "rotary position \(position) outside the table of \(cosines.count / max(half, 1))")
         cosines.withUnsafeBufferPointer { cosine in
             sines.withUnsafeBufferPointer { sine in
                 let c0 = cosine.baseAddress! + position * half, s0 = sine.baseAddress! + position * half

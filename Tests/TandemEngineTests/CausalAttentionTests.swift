@@ -14,8 +14,10 @@ import TandemEngine
 
     // Head dimensions on every path: 64-float register blocks, 8-float tails, scalar tails,
     // key counts that leave 0-7 keys for the last pass of eight, one and several key chunks
-    // (96 keys at hd 64, 48 at hd 128), and more rows than a group holds (8).
+    // (96 keys at hd 64, 48 at hd 128, 72 at hd 80: its 8-float tail carried between chunks), and
+    // more rows than a group holds (8).
     static let cases = [
+        Case(headDimension: 80, start: 70, rows: 8),
         Case(headDimension: 128, start: 90, rows: 6), Case(headDimension: 64, start: 93, rows: 8),
         Case(headDimension: 64, start: 0, rows: 1), Case(headDimension: 64, start: 64, rows: 9),
         Case(headDimension: 128, start: 37, rows: 5), Case(headDimension: 80, start: 6, rows: 7),

@@ -4,8 +4,9 @@ import TandemEngine
 /// One thread and two threads give bit-identical logits (blocks of 1..9 tokens) and greedy
 /// output: every output element, norm row and attention row of a head is computed whole by one
 /// thread, so the split must not change a single rounding. Reference: the one-thread run;
-/// tolerance: exact. Packed F32 and quantized blocks at two threads run as one parallel region
-/// (`forwardInRegion`), OpenBLAS blocks per call: a missing barrier or a wrong share shows here.
+/// tolerance: exact. Packed F32 and quantized passes at two threads (blocks and decode steps) run
+/// as one parallel region (`forwardInRegion`), OpenBLAS ones per call: a missing barrier or a
+/// wrong share shows here.
 @Suite struct ThreadIdentityTests {
     static let weightForms: [(KernelBackend, WeightQuantization, String)] = [
         (.packed, .none, "packed F32"), (.openblas, .none, "OpenBLAS"),
