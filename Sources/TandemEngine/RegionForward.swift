@@ -25,9 +25,6 @@ extension Transformer {
         // Scratch made here, on one thread: the region's threads only read it.
         let scratch = layers.map { LayerScratch(linears: $0, state: state) }
         let headScratch = state.quantizedActivations(for: head)
-        let attentionNorms = (0..<config.layerCount).map { weights.tensor($0, .attentionNorm).baseAddress! }
-        let feedForwardNorms = (0..<config.layerCount).map { weights.tensor($0, .feedForwardNorm).baseAddress! }
-        let finalNorm = weights.tensor(ParameterTable.finalNorm).baseAddress!
         // A block splits each head's rows in two (attendPiece); a decode step's one row cannot.
         let parts = n > 1 ? 2 : 1, pieces = config.headCount * parts
         // Timer laps as the per-call path takes them for blocks: norms at several threads are timed
@@ -35,9 +32,8 @@ extension Transformer {
         // decode step the per-call path timed them on their own; here they too count in the product.
         WorkerPool.shared(threads: settings.threads).region { region in
             let lead = region.thread == 0
-            // A decode step's one row stays on thread 0, the caller (share(of: 1) gives it to the
-            // last thread), as on the per-call path.
-            let rows = n == 1 ? (lead ? 0..<1 : 0..<0) : region.share(of: n)
+            // (A decode step's one row falls to thread 0, the caller, as on the per-call path.)
+            let rows = region.share(of: n)
             // Every thread's part of a product once its input rows are prepared.
             func product(_ linear: Linear, _ activations: QuantizedActivations?, _ x: UnsafePointer<Float>,
                          xStride: Int, into y: UnsafeMutablePointer<Float>, yStride: Int, accumulate: Bool) {
@@ -48,7 +44,7 @@ extension Transformer {
                 let linears = layers[layer], activations = scratch[layer]
                 // attention: norm and quantize rows | q, k, v | rotate, cache | heads | quantize | output
                 if lead { profiler?.lap(model: model, layer: layer, .norm, tokens: n) }
-                normRows(attentionNorms[layer], state)(rows)
+                normRows(layerNorms[layer].attention, state)(rows)
                 linears.queryKeyValue.prepare(state.normed, xStride: d, rows: rows,
                                               activations: activations.queryKeyValue)
                 region.barrier()
@@ -72,7 +68,7 @@ extension Transformer {
                 if lead { profiler?.lap(model: model, layer: layer, .attentionProjection, tokens: n) }
                 // feed-forward: norm and quantize rows | gate, up | SwiGLU and quantize rows | down
                 if lead { profiler?.lap(model: model, layer: layer, .norm, tokens: n) }
-                normRows(feedForwardNorms[layer], state)(rows)
+                normRows(layerNorms[layer].feedForward, state)(rows)
                 linears.gateUp.prepare(state.normed, xStride: d, rows: rows, activations: activations.gateUp)
                 region.barrier()
                 product(linears.gateUp, activations.gateUp, state.normed, xStride: d, into: state.gateUp,

@@ -153,9 +153,10 @@ public final class WorkerPool: @unchecked Sendable {
     }
 
     /// Part `part` of `count` items cut into `parts` contiguous shares whose sizes differ by at
-    /// most one (a thread's panels of a product, its rows of a prologue).
+    /// most one, the larger ones first (a thread's panels of a product, its rows of a prologue):
+    /// one item goes to part 0, the calling thread, which then keeps a decode step's row.
     public static func share(of count: Int, part: Int, parts: Int) -> Range<Int> {
-        count * part / parts ..< count * (part + 1) / parts
+        (count * part + parts - 1) / parts ..< (count * (part + 1) + parts - 1) / parts
     }
 
     /// CPU time the worker threads have used so far (seconds, all workers together): an idle

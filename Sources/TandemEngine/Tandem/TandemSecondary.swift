@@ -85,7 +85,7 @@ public final class TandemSecondary: @unchecked Sendable {
                 }
                 projectionLinears[layer].apply(source, xStride: inputWidth, tokens: n, into: projected,
                                                yStride: ds, accumulate: false, threads: threads)
-                let norm = model.weights.tensor(layer, .attentionNorm).baseAddress!
+                let norm = model.layerNorms[layer].attention
                 for row in 0..<n {
                     VectorMath.rmsNorm(projected + row * ds, norm, normed + row * ds, ds, epsilon: config.normEpsilon)
                 }
