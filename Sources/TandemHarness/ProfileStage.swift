@@ -193,34 +193,39 @@ public enum ProfileStage {
         guard let gamma = sweep.gammas.max() else { return [] }
         let threads = sweep.threads.first ?? 1
         let listed = sweep.secondaries.compactMap { scenario.secondary(named: $0) }
+        let contexts = sweep.contexts.isEmpty ? [64] : sweep.contexts
         var records: [ProfileDraftSteps] = []
-        for c in sweep.contexts.isEmpty ? [64] : sweep.contexts {
-            let tokens = min(sweep.tokens, context.primary.config.maxContext - c - gamma - 2)
-            let prompt = ModelFactory.prompt(sweep.prompt, length: c, tokenizer: context.tokenizer)
-            for secondary in context.secondaries {
-                guard let strategy = sweep.strategies.first(where: { strategy in
-                    strategy.isSpeculative && SweepSettings.drafters(for: strategy, among: listed)
-                        .contains { $0.name == secondary.name }
-                }) else { continue }
-                let plan = DecodingPlan(strategy: strategy, policy: .fixed, gamma: gamma, gammaMax: gamma,
-                                        minimumProbability: sweep.pMin, tau: sweep.tau, sampling: sweep.sampling,
-                                        oracleAlphas: sweep.alphas.first, oracleSampling: sweep.oracleSampling)
-                let models = DecodingModelSet(primary: context.primary, secondary: secondary.model,
-                                              tandem: secondary.tandem, router: nil)
+        for secondary in context.secondaries {
+            guard let strategy = sweep.strategies.first(where: { strategy in
+                strategy.isSpeculative && SweepSettings.drafters(for: strategy, among: listed)
+                    .contains { $0.name == secondary.name }
+            }) else { continue }
+            let plan = DecodingPlan(strategy: strategy, policy: .fixed, gamma: gamma, gammaMax: gamma,
+                                    minimumProbability: sweep.pMin, tau: sweep.tau, sampling: sweep.sampling,
+                                    oracleAlphas: sweep.alphas.first, oracleSampling: sweep.oracleSampling)
+            let models = DecodingModelSet(primary: context.primary, secondary: secondary.model,
+                                          tandem: secondary.tandem, router: nil)
+            // One run at context c: its steps by position.
+            func run(context c: Int, repeatIndex: Int) throws {
+                let tokens = min(sweep.tokens, context.primary.config.maxContext - c - gamma - 2)
+                let prompt = ModelFactory.prompt(sweep.prompt, length: c, tokenizer: context.tokenizer)
+                var decoding = try DecodingFactory.strategy(plan, models: models,
+                                                            seed: scenario.seed &+ 7 &+ UInt64(repeatIndex),
+                                                            capacity: c + tokens + plan.lookahead + 1,
+                                                            settings: DecodingSettings(threads: threads))
+                _ = decoding.generate(prompt: prompt, maxTokens: tokens)
+                let t = decoding.telemetry
+                for (index, steps) in t.draftStepsByPosition.enumerated() where steps > 0 {
+                    records.append(ProfileDraftSteps(
+                        secondary: secondary.name, strategy: strategy, gamma: gamma, context: c, tokens: tokens,
+                        repeatIndex: repeatIndex, position: index + 1, steps: steps,
+                        nanoseconds: Double(t.draftStepNanosecondsByPosition[index])))
+                }
+            }
+            for c in contexts {
                 for repeatIndex in 0..<max(sweep.repeats, 1) {
                     try context.checkStop(stage: "profile", saved: unsaved)
-                    var decoding = try DecodingFactory.strategy(plan, models: models,
-                                                                seed: scenario.seed &+ 7 &+ UInt64(repeatIndex),
-                                                                capacity: c + tokens + plan.lookahead + 1,
-                                                                settings: DecodingSettings(threads: threads))
-                    _ = decoding.generate(prompt: prompt, maxTokens: tokens)
-                    let t = decoding.telemetry
-                    for (index, steps) in t.draftStepsByPosition.enumerated() where steps > 0 {
-                        records.append(ProfileDraftSteps(
-                            secondary: secondary.name, strategy: strategy, gamma: gamma, context: c, tokens: tokens,
-                            repeatIndex: repeatIndex, position: index + 1, steps: steps,
-                            nanoseconds: Double(t.draftStepNanosecondsByPosition[index])))
-                    }
+                    try run(context: c, repeatIndex: repeatIndex)
                 }
             }
         }

@@ -153,6 +153,7 @@ struct Bench: ParsableCommand {
         func rooflineTimes(_ n: Int) -> [Double] {
             roundLimits.map { roofline.time(tokens: n, context: context, limits: $0) * 1e9 }
         }
+        let rooflineOneToken = rooflineTimes(1)
         var table = CSVTable(header: ["kernel_backend", "tokens", "context", "median_ns", "p10_ns", "p90_ns",
                                       "ratio_to_one_token", "roofline_ratio", "ratio_over_roofline",
                                       "ratio_over_roofline_p10", "ratio_over_roofline_p90", "efficiency"])
@@ -162,7 +163,7 @@ struct Bench: ParsableCommand {
             for n in 1...maxTokens {
                 let summary = Statistics.summarize(samples[i][n - 1])
                 let cost = RoundPairedBlockCost(times: samples[i][n - 1], oneToken: samples[i][0],
-                                                rooflineTimes: rooflineTimes(n), rooflineOneToken: rooflineTimes(1))
+                                                rooflineTimes: rooflineTimes(n), rooflineOneToken: rooflineOneToken)
                 table.append([.string(backend.rawValue), .integer(n), .integer(context), .integer(Int(summary.median)),
                               .integer(Int(summary.percentile10)), .integer(Int(summary.percentile90)),
                               .real(cost.ratioToOneToken), .real(cost.rooflineRatio), .real(cost.ratioOverRoofline),
